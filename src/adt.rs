@@ -1,0 +1,1 @@
+//! Typed ADT events built from parsed HL7 messages.

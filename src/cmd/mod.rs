@@ -1,0 +1,3 @@
+//! One module per `readmit` subcommand: its clap `Args` and a `run` returning the exit code.
+
+pub mod parse;

@@ -1,0 +1,1 @@
+//! Sans-io HL7 v2 ER7 parser.

@@ -1,0 +1,14 @@
+//! readmit: HL7 v2 ADT events in, 30-day readmission risk and care-transition alerts out.
+//!
+//! # Module map
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`hl7`] | sans-io ER7 parser: framing (MLLP, batches), delimiters, escapes, timestamps. No I/O, no tokio. |
+//! | [`adt`] | typed ADT events (A01, A03, A08, …) built from a parsed [`hl7::Message`]. |
+//!
+//! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
+//! as modules beside these; see `README.md` for the flow.
+
+pub mod adt;
+pub mod hl7;

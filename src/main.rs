@@ -1,0 +1,32 @@
+//! The `readmit` command line: a thin layer over the library, and the only place `anyhow` lives.
+//! Each subcommand's arguments and body live in `src/cmd/<name>.rs`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "readmit",
+    version,
+    about = "Scores 30-day readmission risk from HL7 v2 ADT streams and routes care-transition alerts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse HL7 v2 files (or stdin) and print one object per message.
+    Parse(cmd::parse::Args),
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Parse(args) => cmd::parse::run(args),
+    }
+}
