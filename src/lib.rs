@@ -11,4 +11,7 @@
 //! as modules beside these; see `README.md` for the flow.
 
 pub mod adt;
+pub mod config;
 pub mod hl7;
+pub mod state;
+pub mod shutdown;
