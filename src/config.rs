@@ -1,0 +1,838 @@
+//! Layered service configuration: the [`Settings`] structs, [`Settings::load`] and
+//! [`Settings::validate`].
+//!
+//! Layers, later ones win:
+//! 1. built-in defaults (the `Default` impls below, mirrored in `config/default.toml`);
+//! 2. `config/default.toml` (optional; relative to the working directory);
+//! 3. the file given with `--config FILE` (required when given);
+//! 4. environment variables `READMIT__SECTION__KEY`, e.g. `READMIT__KAFKA__BOOTSTRAP_SERVERS`
+//!    sets `kafka.bootstrap_servers`.
+//!
+//! Every section rejects unknown keys (`deny_unknown_fields`) so typos fail at start-up with the
+//! key named. Durations are `*_ms` integers. Secrets ([`Secret`]) never appear in `Debug` or
+//! `Display` output, nor in validation messages.
+//!
+//! Nothing else in the crate reads environment variables.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Environment variable prefix: `READMIT__KAFKA__GROUP_ID` sets `kafka.group_id`.
+pub const ENV_PREFIX: &str = "READMIT";
+/// Separator between the prefix, section and key in environment variable names.
+pub const ENV_SEPARATOR: &str = "__";
+/// The optional default configuration file, relative to the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+/// librdkafka properties that the runtime sets itself; the `kafka.librdkafka` map may not
+/// override them, because at-least-once delivery depends on them.
+pub const MANAGED_LIBRDKAFKA_KEYS: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "session.timeout.ms",
+    "enable.idempotence",
+    "acks",
+    "request.required.acks",
+    "transactional.id",
+];
+
+/// Configuration errors: loading/deserialising failed, or validation found bad settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or the merged configuration did not deserialise (unknown
+    /// key, wrong type). The message names the key.
+    #[error("configuration could not be loaded: {0}")]
+    Load(String),
+    /// One or more settings are invalid; each entry names the key and the problem.
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// A secret string (password, key). `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value; use only to hand it to the client that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// All service settings. `Debug` redacts secrets (see [`Secret`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Kafka connection and client options shared by consumer, producer and admin client.
+    pub kafka: KafkaSettings,
+    /// Topic names and creation options.
+    pub topics: TopicSettings,
+    /// Consumer behaviour: timeouts, drain, backpressure, restore.
+    pub consumer: ConsumerSettings,
+    /// Producer behaviour: batching, queue bounds, retries.
+    pub producer: ProducerSettings,
+    /// Model artifact settings (owned by the model module).
+    pub model: ModelSettings,
+    /// Alert routing settings (owned by the alerts module).
+    pub alerts: AlertSettings,
+    /// Patient pseudonymisation settings.
+    pub pseudonym: PseudonymSettings,
+    /// Metrics endpoint settings.
+    pub metrics: MetricsSettings,
+}
+
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:#?}")
+    }
+}
+
+/// `[kafka]`: connection, security and pass-through client options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// `bootstrap.servers`, comma-separated `host:port` list.
+    pub bootstrap_servers: String,
+    /// Consumer group id.
+    pub group_id: String,
+    /// `client.id` prefix; the runtime appends `-consumer`, `-producer`, ….
+    pub client_id: String,
+    /// `security.protocol`: plaintext, ssl, sasl_plaintext, sasl_ssl.
+    pub security_protocol: Option<String>,
+    /// `sasl.mechanism`: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER.
+    pub sasl_mechanism: Option<String>,
+    /// `sasl.username`.
+    pub sasl_username: Option<String>,
+    /// `sasl.password` (secret).
+    pub sasl_password: Option<Secret>,
+    /// `ssl.ca.location`.
+    pub ssl_ca_location: Option<PathBuf>,
+    /// `ssl.certificate.location`.
+    pub ssl_certificate_location: Option<PathBuf>,
+    /// `ssl.key.location`.
+    pub ssl_key_location: Option<PathBuf>,
+    /// `ssl.key.password` (secret).
+    pub ssl_key_password: Option<Secret>,
+    /// Extra librdkafka properties passed to every client. Keys may use `_` for `.`
+    /// (so they can be set from the environment): `socket_keepalive_enable` means
+    /// `socket.keepalive.enable`. Keys in [`MANAGED_LIBRDKAFKA_KEYS`] are rejected.
+    pub librdkafka: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap_servers: "localhost:9092".into(),
+            group_id: "readmit".into(),
+            client_id: "readmit".into(),
+            security_protocol: None,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password: None,
+            ssl_ca_location: None,
+            ssl_certificate_location: None,
+            ssl_key_location: None,
+            ssl_key_password: None,
+            librdkafka: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaSettings {
+    /// librdkafka properties common to every client: bootstrap, security, pass-through map.
+    /// Pass-through keys have `_` turned into `.`.
+    pub fn client_properties(&self) -> Vec<(String, String)> {
+        let mut props = vec![(
+            "bootstrap.servers".to_string(),
+            self.bootstrap_servers.clone(),
+        )];
+        let mut opt = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                props.push((k.to_string(), v));
+            }
+        };
+        opt("security.protocol", self.security_protocol.clone());
+        opt("sasl.mechanism", self.sasl_mechanism.clone());
+        opt("sasl.username", self.sasl_username.clone());
+        opt(
+            "sasl.password",
+            self.sasl_password.as_ref().map(|s| s.expose().to_string()),
+        );
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        opt("ssl.ca.location", path(&self.ssl_ca_location));
+        opt(
+            "ssl.certificate.location",
+            path(&self.ssl_certificate_location),
+        );
+        opt("ssl.key.location", path(&self.ssl_key_location));
+        opt(
+            "ssl.key.password",
+            self.ssl_key_password
+                .as_ref()
+                .map(|s| s.expose().to_string()),
+        );
+        for (k, v) in &self.librdkafka {
+            props.push((librdkafka_key(k), v.clone()));
+        }
+        props
+    }
+}
+
+/// Normalises a pass-through key: librdkafka names never contain `_`, so `_` means `.`.
+fn librdkafka_key(key: &str) -> String {
+    key.replace('_', ".")
+}
+
+/// `[topics]`: topic names, and whether to create missing topics at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicSettings {
+    /// Input topic of HL7 ADT messages, keyed by patient.
+    pub input: String,
+    /// Risk-score records.
+    pub risk_scores: String,
+    /// Prefix of routed alert topics (`readmit.alerts.<route>`).
+    pub alerts_prefix: String,
+    /// Alerts that matched no route.
+    pub unrouted: String,
+    /// Dead-letter topic: inputs that could not be processed or whose output could never be
+    /// produced, with headers saying why.
+    pub dlq: String,
+    /// Compacted changelog of per-patient history; same partition count as `input`.
+    pub changelog: String,
+    /// Outcome records (one per processed message).
+    pub outcomes: String,
+    /// Create missing topics at start-up (changelog with `cleanup.policy=compact`).
+    pub create: bool,
+    /// Partition count for topics created when `create = true` (the changelog always gets
+    /// the input's count).
+    pub partitions: i32,
+    /// Replication factor for created topics.
+    pub replication: i32,
+}
+
+impl Default for TopicSettings {
+    fn default() -> Self {
+        Self {
+            input: "adt.events".into(),
+            risk_scores: "readmit.risk-scores".into(),
+            alerts_prefix: "readmit.alerts.".into(),
+            unrouted: "readmit.alerts.unrouted".into(),
+            dlq: "readmit.dlq".into(),
+            changelog: "readmit.patient-history".into(),
+            outcomes: "readmit.outcomes".into(),
+            create: false,
+            partitions: 6,
+            replication: 3,
+        }
+    }
+}
+
+/// `[consumer]`: group membership timeouts, drain, backpressure and restore.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerSettings {
+    /// `session.timeout.ms`: the broker drops us from the group after this much silence.
+    pub session_timeout_ms: u64,
+    /// How long revoke and shutdown wait for in-flight messages to be acknowledged before
+    /// committing what is done. Must be below `session_timeout_ms`.
+    pub drain_timeout_ms: u64,
+    /// Messages of one partition that may await broker acknowledgement at once; when reached,
+    /// the partition stops taking messages until one completes.
+    pub max_in_flight_per_partition: usize,
+    /// `auto.commit.interval.ms`: how often stored offsets are committed.
+    pub auto_commit_interval_ms: u64,
+    /// `auto.offset.reset` when the group has no committed offset: `earliest` or `latest`.
+    pub auto_offset_reset: String,
+    /// `max.poll.interval.ms`.
+    pub max_poll_interval_ms: u64,
+    /// Changelog restore: the partition counts as caught up once the last expected offset was
+    /// seen and no record arrived for this long.
+    pub restore_idle_ms: u64,
+    /// Changelog restore fails if no record arrives for this long before the end is reached.
+    pub restore_stall_timeout_ms: u64,
+    /// Timeout of metadata and commit calls.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            session_timeout_ms: 45_000,
+            drain_timeout_ms: 15_000,
+            max_in_flight_per_partition: 256,
+            auto_commit_interval_ms: 5_000,
+            auto_offset_reset: "earliest".into(),
+            max_poll_interval_ms: 300_000,
+            restore_idle_ms: 200,
+            restore_stall_timeout_ms: 30_000,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[producer]`: one idempotent producer for all outputs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducerSettings {
+    /// `enable.idempotence` (with `acks=all`). Turn off only for brokers that lack it.
+    pub idempotence: bool,
+    /// `linger.ms`.
+    pub linger_ms: u64,
+    /// `queue.buffering.max.messages`: the bounded local queue.
+    pub queue_buffering_max_messages: u64,
+    /// `message.timeout.ms`; `0` = librdkafka retries forever (keeps per-partition order,
+    /// the default). A finite value hands failures back to the runtime, which retries with
+    /// backoff.
+    pub message_timeout_ms: u64,
+    /// `message.max.bytes`.
+    pub message_max_bytes: u64,
+    /// `compression.type`.
+    pub compression: String,
+    /// First back-off after a transient produce failure.
+    pub retry_backoff_initial_ms: u64,
+    /// Back-off ceiling (doubling up to this).
+    pub retry_backoff_max_ms: u64,
+    /// How long shutdown waits for the producer queue to flush.
+    pub flush_timeout_ms: u64,
+}
+
+impl Default for ProducerSettings {
+    fn default() -> Self {
+        Self {
+            idempotence: true,
+            linger_ms: 5,
+            queue_buffering_max_messages: 100_000,
+            message_timeout_ms: 0,
+            message_max_bytes: 1_000_000,
+            compression: "lz4".into(),
+            retry_backoff_initial_ms: 100,
+            retry_backoff_max_ms: 10_000,
+            flush_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[model]`: minimal placeholder owned by the model module, which extends it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Path of the model artifact directory or file.
+    pub path: Option<PathBuf>,
+}
+
+/// `[alerts]`: minimal placeholder owned by the alerts module, which extends it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Optional route table file.
+    pub routes_file: Option<PathBuf>,
+}
+
+/// `[pseudonym]`: key for keyed hashing of patient identifiers; set `key` or `key_file`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PseudonymSettings {
+    /// The key itself (secret; prefer `key_file` or the environment).
+    pub key: Option<Secret>,
+    /// File holding the key, e.g. `/run/secrets/readmit-key`.
+    pub key_file: Option<PathBuf>,
+}
+
+/// `[metrics]`: Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Listen address of the `/metrics` endpoint; empty disables it.
+    pub listen: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:9898".into(),
+        }
+    }
+}
+
+/// Where [`Settings::load_from`] reads its layers from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Optional defaults file (missing is fine).
+    pub default_file: Option<PathBuf>,
+    /// Operator's file (`--config`); must exist when given.
+    pub file: Option<PathBuf>,
+    /// Environment variables to use instead of the process environment (tests), or `None`
+    /// to read the process environment.
+    pub env: Option<std::collections::HashMap<String, String>>,
+    /// Environment prefix; `READMIT` unless a test picks its own.
+    pub env_prefix: Option<String>,
+}
+
+impl Settings {
+    /// Loads defaults → `config/default.toml` → `config_file` → `READMIT__*` environment,
+    /// then validates.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings = Self::load_from(Sources {
+            default_file: Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
+            file: config_file.map(Path::to_path_buf),
+            env: None,
+            env_prefix: None,
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Loads the layers named in `sources` without validating.
+    pub fn load_from(sources: Sources) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = &sources.default_file {
+            builder = builder.add_source(config::File::from(path.as_path()).required(false));
+        }
+        if let Some(path) = &sources.file {
+            builder = builder.add_source(config::File::from(path.as_path()).required(true));
+        }
+        let prefix = sources.env_prefix.as_deref().unwrap_or(ENV_PREFIX);
+        let env = config::Environment::with_prefix(prefix)
+            .separator(ENV_SEPARATOR)
+            .try_parsing(true)
+            .source(sources.env.clone().map(|m| m.into_iter().collect()));
+        builder = builder.add_source(env);
+        let merged = builder
+            .build()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        merged
+            .try_deserialize()
+            .map_err(|e| ConfigError::Load(e.to_string()))
+    }
+
+    /// Checks every setting and reports all problems at once, each naming its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut bad = Vec::new();
+        let k = &self.kafka;
+        if k.bootstrap_servers.trim().is_empty() {
+            bad.push("kafka.bootstrap_servers must not be empty".to_string());
+        }
+        if k.group_id.trim().is_empty() {
+            bad.push("kafka.group_id must not be empty".to_string());
+        }
+        if let Some(p) = &k.security_protocol {
+            let allowed = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
+            if !allowed.contains(&p.to_ascii_lowercase().as_str()) {
+                bad.push(format!(
+                    "kafka.security_protocol ({p}) must be one of {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+        if k.sasl_password.is_some() && k.sasl_username.is_none() {
+            bad.push("kafka.sasl_password is set but kafka.sasl_username is not".to_string());
+        }
+        for key in k.librdkafka.keys() {
+            let norm = librdkafka_key(key);
+            if MANAGED_LIBRDKAFKA_KEYS.contains(&norm.as_str()) {
+                bad.push(format!(
+                    "kafka.librdkafka.{key} is managed by readmit; use the dedicated setting"
+                ));
+            }
+        }
+
+        let t = &self.topics;
+        let named = [
+            ("topics.input", &t.input),
+            ("topics.risk_scores", &t.risk_scores),
+            ("topics.unrouted", &t.unrouted),
+            ("topics.dlq", &t.dlq),
+            ("topics.changelog", &t.changelog),
+            ("topics.outcomes", &t.outcomes),
+        ];
+        for (key, name) in named {
+            if let Some(problem) = topic_name_problem(name) {
+                bad.push(format!("{key} ({name}) {problem}"));
+            }
+        }
+        if t.alerts_prefix.is_empty() || topic_name_problem(&t.alerts_prefix).is_some() {
+            bad.push(format!(
+                "topics.alerts_prefix ({}) must be a non-empty prefix of letters, digits, '.', '_' or '-'",
+                t.alerts_prefix
+            ));
+        }
+        for (key, name) in &named[1..] {
+            if *name == &t.input {
+                bad.push(format!("{key} ({name}) must differ from topics.input"));
+            }
+        }
+        if t.changelog == t.dlq {
+            bad.push(format!(
+                "topics.changelog ({}) must differ from topics.dlq",
+                t.changelog
+            ));
+        }
+        if t.partitions < 1 {
+            bad.push(format!(
+                "topics.partitions ({}) must be at least 1",
+                t.partitions
+            ));
+        }
+        if t.replication < 1 {
+            bad.push(format!(
+                "topics.replication ({}) must be at least 1",
+                t.replication
+            ));
+        }
+
+        let c = &self.consumer;
+        if !(1_000..=3_600_000).contains(&c.session_timeout_ms) {
+            bad.push(format!(
+                "consumer.session_timeout_ms ({}) must be between 1000 and 3600000",
+                c.session_timeout_ms
+            ));
+        }
+        if c.drain_timeout_ms == 0 {
+            bad.push("consumer.drain_timeout_ms must be above 0".to_string());
+        }
+        if c.drain_timeout_ms >= c.session_timeout_ms {
+            bad.push(format!(
+                "consumer.drain_timeout_ms ({}) must be below consumer.session_timeout_ms ({})",
+                c.drain_timeout_ms, c.session_timeout_ms
+            ));
+        }
+        if c.max_in_flight_per_partition == 0 {
+            bad.push("consumer.max_in_flight_per_partition must be at least 1".to_string());
+        }
+        if c.auto_commit_interval_ms == 0 {
+            bad.push("consumer.auto_commit_interval_ms must be above 0".to_string());
+        }
+        if !["earliest", "latest"].contains(&c.auto_offset_reset.as_str()) {
+            bad.push(format!(
+                "consumer.auto_offset_reset ({}) must be earliest or latest",
+                c.auto_offset_reset
+            ));
+        }
+        if c.max_poll_interval_ms < c.session_timeout_ms {
+            bad.push(format!(
+                "consumer.max_poll_interval_ms ({}) must be at least consumer.session_timeout_ms ({})",
+                c.max_poll_interval_ms, c.session_timeout_ms
+            ));
+        }
+        if c.restore_idle_ms == 0 {
+            bad.push("consumer.restore_idle_ms must be above 0".to_string());
+        }
+        if c.restore_stall_timeout_ms <= c.restore_idle_ms {
+            bad.push(format!(
+                "consumer.restore_stall_timeout_ms ({}) must be above consumer.restore_idle_ms ({})",
+                c.restore_stall_timeout_ms, c.restore_idle_ms
+            ));
+        }
+        if c.request_timeout_ms == 0 {
+            bad.push("consumer.request_timeout_ms must be above 0".to_string());
+        }
+
+        let p = &self.producer;
+        if p.queue_buffering_max_messages == 0 {
+            bad.push("producer.queue_buffering_max_messages must be at least 1".to_string());
+        }
+        if p.message_timeout_ms != 0 && p.message_timeout_ms <= p.linger_ms {
+            bad.push(format!(
+                "producer.message_timeout_ms ({}) must be 0 (infinite) or above producer.linger_ms ({})",
+                p.message_timeout_ms, p.linger_ms
+            ));
+        }
+        if p.message_max_bytes < 1_000 {
+            bad.push(format!(
+                "producer.message_max_bytes ({}) must be at least 1000",
+                p.message_max_bytes
+            ));
+        }
+        let codecs = ["none", "gzip", "snappy", "lz4", "zstd"];
+        if !codecs.contains(&p.compression.as_str()) {
+            bad.push(format!(
+                "producer.compression ({}) must be one of {}",
+                p.compression,
+                codecs.join(", ")
+            ));
+        }
+        if p.retry_backoff_initial_ms == 0 {
+            bad.push("producer.retry_backoff_initial_ms must be above 0".to_string());
+        }
+        if p.retry_backoff_max_ms < p.retry_backoff_initial_ms {
+            bad.push(format!(
+                "producer.retry_backoff_max_ms ({}) must be at least producer.retry_backoff_initial_ms ({})",
+                p.retry_backoff_max_ms, p.retry_backoff_initial_ms
+            ));
+        }
+
+        if self.pseudonym.key.is_some() && self.pseudonym.key_file.is_some() {
+            bad.push("pseudonym.key and pseudonym.key_file are both set; set one".to_string());
+        }
+
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(bad))
+        }
+    }
+}
+
+/// Kafka topic name rules: 1–249 chars of `[A-Za-z0-9._-]`, not `.` or `..`.
+fn topic_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("must not be empty");
+    }
+    if name.len() > 249 {
+        return Some("must be at most 249 characters");
+    }
+    if name == "." || name == ".." {
+        return Some("must not be '.' or '..'");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some("may contain only letters, digits, '.', '_' and '-'");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn toml_file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let s = Settings::load_from(Sources {
+            env: env(&[]),
+            ..Sources::default()
+        })
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.kafka.bootstrap_servers, "localhost:9092");
+        assert_eq!(s.kafka.group_id, "readmit");
+        assert_eq!(s.topics.input, "adt.events");
+        assert_eq!(s.topics.dlq, "readmit.dlq");
+        assert_eq!(s.topics.changelog, "readmit.patient-history");
+        assert_eq!(s.consumer.drain_timeout_ms, 15_000);
+    }
+
+    #[test]
+    fn shipped_default_toml_matches_builtin_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_FILE);
+        let from_file = Settings::load_from(Sources {
+            default_file: Some(path),
+            env: env(&[]),
+            ..Sources::default()
+        })
+        .unwrap();
+        let builtin = Settings::default();
+        assert_eq!(format!("{from_file:?}"), format!("{builtin:?}"));
+    }
+
+    #[test]
+    fn file_overrides_default_and_env_overrides_file() {
+        let defaults = toml_file(
+            "[kafka]\nbootstrap_servers = \"default:1\"\ngroup_id = \"from-default\"\n\
+             [consumer]\ndrain_timeout_ms = 1000\n",
+        );
+        let user = toml_file("[kafka]\nbootstrap_servers = \"file:2\"\n");
+        let s = Settings::load_from(Sources {
+            default_file: Some(defaults.path().to_path_buf()),
+            file: Some(user.path().to_path_buf()),
+            env: env(&[
+                ("READMIT__KAFKA__GROUP_ID", "from-env"),
+                ("READMIT__CONSUMER__MAX_IN_FLIGHT_PER_PARTITION", "7"),
+            ]),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(s.kafka.bootstrap_servers, "file:2");
+        assert_eq!(s.kafka.group_id, "from-env");
+        assert_eq!(s.consumer.drain_timeout_ms, 1000);
+        assert_eq!(s.consumer.max_in_flight_per_partition, 7);
+        // untouched keys keep their defaults
+        assert_eq!(s.consumer.session_timeout_ms, 45_000);
+    }
+
+    #[test]
+    fn env_overrides_file_for_same_key() {
+        let user = toml_file("[topics]\ninput = \"file-input\"\n");
+        let s = Settings::load_from(Sources {
+            file: Some(user.path().to_path_buf()),
+            env: env(&[("READMIT__TOPICS__INPUT", "env-input")]),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(s.topics.input, "env-input");
+    }
+
+    #[test]
+    fn missing_operator_file_is_an_error() {
+        let err = Settings::load_from(Sources {
+            file: Some(PathBuf::from("does/not/exist.toml")),
+            env: env(&[]),
+            ..Sources::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Load(_)), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_rejected_and_named() {
+        let user = toml_file("[consumer]\ndrain_timeout = 5\n");
+        let err = Settings::load_from(Sources {
+            file: Some(user.path().to_path_buf()),
+            env: env(&[]),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("drain_timeout"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_env_is_rejected_and_named() {
+        let err = Settings::load_from(Sources {
+            env: env(&[("READMIT__KAFKA__BOOTSTRAP", "x:1")]),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn unknown_section_is_rejected() {
+        let err = Settings::load_from(Sources {
+            env: env(&[("READMIT__KAFAK__GROUP_ID", "x")]),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kafak"), "{err}");
+    }
+
+    #[test]
+    fn custom_env_prefix_is_honoured() {
+        let s = Settings::load_from(Sources {
+            env: env(&[
+                ("MYTEST__KAFKA__GROUP_ID", "g2"),
+                ("READMIT__KAFKA__GROUP_ID", "ignored"),
+            ]),
+            env_prefix: Some("MYTEST".into()),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(s.kafka.group_id, "g2");
+    }
+
+    #[test]
+    fn validate_lists_every_problem_by_key() {
+        let mut s = Settings::default();
+        s.consumer.session_timeout_ms = 10_000;
+        s.consumer.drain_timeout_ms = 30_000;
+        s.consumer.max_in_flight_per_partition = 0;
+        s.topics.changelog = "bad topic!".into();
+        s.kafka
+            .librdkafka
+            .insert("enable_auto_commit".into(), "false".into());
+        let err = s.validate().unwrap_err();
+        let ConfigError::Invalid(list) = &err else {
+            panic!("expected Invalid, got {err}")
+        };
+        assert!(list.contains(
+            &"consumer.drain_timeout_ms (30000) must be below consumer.session_timeout_ms (10000)"
+                .to_string()
+        ));
+        assert!(list.contains(&"consumer.max_in_flight_per_partition must be at least 1".into()));
+        assert!(list
+            .iter()
+            .any(|m| m.starts_with("topics.changelog (bad topic!)")));
+        assert!(list
+            .iter()
+            .any(|m| m.starts_with("kafka.librdkafka.enable_auto_commit is managed")));
+        assert_eq!(list.len(), 4, "{list:?}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_display() {
+        let s = Settings::load_from(Sources {
+            env: env(&[
+                ("READMIT__KAFKA__SASL_USERNAME", "svc"),
+                ("READMIT__KAFKA__SASL_PASSWORD", "hunter2-secret"),
+                ("READMIT__PSEUDONYM__KEY", "k3y-material"),
+            ]),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.kafka.sasl_password.as_ref().unwrap().expose(),
+            "hunter2-secret"
+        );
+        for text in [format!("{s:?}"), format!("{s}")] {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(!text.contains("k3y-material"), "{text}");
+            assert!(text.contains("[redacted]"));
+        }
+        // the validation message for a secret names the key, not the value
+        let mut bad = s.clone();
+        bad.kafka.sasl_username = None;
+        let msg = bad.validate().unwrap_err().to_string();
+        assert!(
+            msg.contains("kafka.sasl_password") && !msg.contains("hunter2"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn passthrough_keys_map_underscores_to_dots() {
+        let s = Settings::load_from(Sources {
+            env: env(&[(
+                "READMIT__KAFKA__LIBRDKAFKA__SOCKET_KEEPALIVE_ENABLE",
+                "true",
+            )]),
+            ..Sources::default()
+        })
+        .unwrap();
+        let props = s.kafka.client_properties();
+        assert!(props.contains(&("socket.keepalive.enable".to_string(), "true".to_string())));
+    }
+}
