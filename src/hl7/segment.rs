@@ -1,0 +1,441 @@
+//! Lazy field access: [`Segment`] → [`Field`] → [`Repetition`] → [`Component`] →
+//! [`Subcomponent`].
+//!
+//! Each level borrows the message bytes and splits only when asked. Numbering follows HL7:
+//! fields, components and subcomponents are 1-based, repetitions 0-based. Absent parts are
+//! empty, never an error. `value()` unescapes and decodes text (UTF-8, Latin-1 fallback) and
+//! allocates only when the value contains the escape character or is not UTF-8.
+//! `Debug` on these types shows lengths only: values are PHI.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::escape::{decode_text, unescape};
+use super::message::Delimiters;
+
+/// The HL7 explicit null `""` ("clear the stored value").
+const NULL: &[u8] = b"\"\"";
+
+/// Position of the `n`-th (0-based) occurrence of `needle`, eight bytes at a time.
+#[inline]
+fn find_nth(hay: &[u8], needle: u8, n: usize) -> Option<usize> {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_le_bytes([needle; 8]);
+    let mut remaining = n;
+    let mut base = 0;
+    let chunks = hay.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let t = word ^ pattern;
+        // High bit of each byte set exactly where the byte of `t` is zero (a match).
+        let mut hits = !(((t & LO7) + LO7) | t | LO7);
+        let count = hits.count_ones() as usize;
+        if count > remaining {
+            for _ in 0..remaining {
+                hits &= hits - 1;
+            }
+            return Some(base + (hits.trailing_zeros() / 8) as usize);
+        }
+        remaining -= count;
+        base += 8;
+    }
+    for (i, &b) in tail.iter().enumerate() {
+        if b == needle {
+            if remaining == 0 {
+                return Some(base + i);
+            }
+            remaining -= 1;
+        }
+    }
+    None
+}
+
+/// The `idx`-th (0-based) part of `raw` split on `sep`; empty when there are fewer parts.
+#[inline]
+fn nth_part(raw: &[u8], sep: u8, idx: usize) -> &[u8] {
+    let start = if idx == 0 {
+        0
+    } else {
+        match find_nth(raw, sep, idx - 1) {
+            Some(p) => p + 1,
+            None => return &[],
+        }
+    };
+    let rest = raw.get(start..).unwrap_or_default();
+    match memchr::memchr(sep, rest) {
+        Some(len) => rest.get(..len).unwrap_or_default(),
+        None => rest,
+    }
+}
+
+#[inline]
+fn text<'a>(raw: &'a [u8], delims: &Delimiters, literal: bool) -> Option<Cow<'a, str>> {
+    if raw.is_empty() || raw == NULL {
+        None
+    } else if literal {
+        Some(decode_text(raw))
+    } else {
+        Some(unescape(raw, delims))
+    }
+}
+
+/// One segment, e.g. `PID|1||12345^^^HOSP^MR`.
+#[derive(Clone, Copy)]
+pub struct Segment<'a> {
+    raw: &'a [u8],
+    delims: Delimiters,
+    /// MSH, FHS, BHS: field 1 is the field separator itself, field 2 the encoding characters.
+    header: bool,
+}
+
+impl fmt::Debug for Segment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Segment")
+            .field("id", &self.id())
+            .field("fields", &self.field_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Segment<'a> {
+    /// A segment from its raw bytes (starting with the id) and the message delimiters.
+    pub fn new(raw: &'a [u8], delims: Delimiters) -> Self {
+        let header = raw.get(..3).is_some_and(|id| {
+            id.eq_ignore_ascii_case(b"MSH")
+                || id.eq_ignore_ascii_case(b"FHS")
+                || id.eq_ignore_ascii_case(b"BHS")
+        });
+        Segment {
+            raw,
+            delims,
+            header,
+        }
+    }
+
+    /// The segment id as written, e.g. `"PID"` or `"pid"`.
+    pub fn id(&self) -> &'a str {
+        self.raw
+            .get(..3)
+            .and_then(|id| std::str::from_utf8(id).ok())
+            .unwrap_or("")
+    }
+
+    /// The raw bytes of the whole segment, id included, terminator excluded.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The message delimiters.
+    pub fn delimiters(&self) -> &Delimiters {
+        &self.delims
+    }
+
+    /// Field `n` in HL7 numbering. For MSH (and FHS/BHS) field 1 is the field separator and
+    /// field 2 the encoding characters, both returned literally (never split or unescaped); for
+    /// other segments field 1 is the first after the id. Field 0 and absent fields are empty.
+    pub fn field(&self, n: usize) -> Field<'a> {
+        let sep = self.delims.field;
+        let empty = Field::new(&[], self.delims, false);
+        if n == 0 {
+            return empty;
+        }
+        if self.header && n == 1 {
+            return Field::new(self.raw.get(3..4).unwrap_or_default(), self.delims, true);
+        }
+        // Index of the separator that opens field n (MSH counts MSH-1 as a field).
+        let k = if self.header { n - 2 } else { n - 1 };
+        let Some(open) = find_nth(self.raw, sep, k) else {
+            return empty;
+        };
+        let rest = self.raw.get(open + 1..).unwrap_or_default();
+        let raw = match memchr::memchr(sep, rest) {
+            Some(len) => rest.get(..len).unwrap_or_default(),
+            None => rest,
+        };
+        Field::new(raw, self.delims, self.header && n == 2)
+    }
+
+    /// Number of fields present (trailing empty fields included); for MSH this counts MSH-1
+    /// and MSH-2.
+    pub fn field_count(&self) -> usize {
+        let sep = self.delims.field;
+        let seps = self.raw.iter().filter(|&&b| b == sep).count();
+        if self.header {
+            seps + 1
+        } else {
+            seps
+        }
+    }
+
+    /// Fields 1..=[`field_count`](Self::field_count) in order.
+    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + '_ {
+        (1..=self.field_count()).map(move |n| self.field(n))
+    }
+
+    /// Shortcut: first repetition of field `field`, component `comp` (1-based), unescaped;
+    /// `None` when empty, absent or the explicit null `""`.
+    pub fn value(&self, field: usize, comp: usize) -> Option<Cow<'a, str>> {
+        self.field(field).component(comp).value()
+    }
+}
+
+macro_rules! common_accessors {
+    () => {
+        /// The raw bytes, still escaped.
+        pub fn raw(&self) -> &'a [u8] {
+            self.raw
+        }
+
+        /// True when nothing was sent (`||`).
+        pub fn is_empty(&self) -> bool {
+            self.raw.is_empty()
+        }
+
+        /// True for the HL7 explicit null `""` ("clear the stored value").
+        pub fn is_null(&self) -> bool {
+            self.raw == NULL
+        }
+    };
+}
+
+/// One field; may hold repetitions.
+#[derive(Clone, Copy)]
+pub struct Field<'a> {
+    raw: &'a [u8],
+    delims: Delimiters,
+    /// MSH-1 / MSH-2: never split or unescaped.
+    literal: bool,
+}
+
+impl fmt::Debug for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Field")
+            .field("len", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Field<'a> {
+    fn new(raw: &'a [u8], delims: Delimiters, literal: bool) -> Self {
+        Field {
+            raw,
+            delims,
+            literal,
+        }
+    }
+
+    common_accessors!();
+
+    /// The whole field as text, unescaped (delimiters inside it are kept as written, so for
+    /// structured fields read [`component`](Self::component) instead). `None` when empty or
+    /// `""`.
+    pub fn value(&self) -> Option<Cow<'a, str>> {
+        text(self.raw, &self.delims, self.literal)
+    }
+
+    fn rep_sep(&self) -> Option<u8> {
+        if self.literal {
+            None
+        } else {
+            self.delims.repetition
+        }
+    }
+
+    /// The repetitions (at least one, possibly empty).
+    pub fn repetitions(&self) -> impl Iterator<Item = Repetition<'a>> + '_ {
+        let sep = self.rep_sep();
+        let delims = self.delims;
+        let literal = self.literal;
+        self.raw
+            .split(move |&b| Some(b) == sep)
+            .map(move |raw| Repetition {
+                raw,
+                delims,
+                literal,
+            })
+    }
+
+    /// Number of repetitions (1 for an empty field).
+    pub fn repetition_count(&self) -> usize {
+        match self.rep_sep() {
+            Some(sep) => self.raw.iter().filter(|&&b| b == sep).count() + 1,
+            None => 1,
+        }
+    }
+
+    /// Repetition `i` (0-based); empty when absent.
+    pub fn repetition(&self, i: usize) -> Repetition<'a> {
+        let raw = match self.rep_sep() {
+            Some(sep) => nth_part(self.raw, sep, i),
+            None if i == 0 => self.raw,
+            None => &[],
+        };
+        Repetition {
+            raw,
+            delims: self.delims,
+            literal: self.literal,
+        }
+    }
+
+    /// Component `n` (1-based) of the first repetition.
+    pub fn component(&self, n: usize) -> Component<'a> {
+        self.repetition(0).component(n)
+    }
+
+    /// Components of the first repetition.
+    pub fn components(&self) -> impl Iterator<Item = Component<'a>> {
+        self.repetition(0).components()
+    }
+}
+
+/// One repetition of a field; holds components.
+#[derive(Clone, Copy)]
+pub struct Repetition<'a> {
+    raw: &'a [u8],
+    delims: Delimiters,
+    literal: bool,
+}
+
+impl fmt::Debug for Repetition<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Repetition")
+            .field("len", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Repetition<'a> {
+    common_accessors!();
+
+    /// The whole repetition as text, unescaped; `None` when empty or `""`.
+    pub fn value(&self) -> Option<Cow<'a, str>> {
+        text(self.raw, &self.delims, self.literal)
+    }
+
+    /// Component `n` (1-based); empty when absent (and for `n == 0`).
+    pub fn component(&self, n: usize) -> Component<'a> {
+        let raw = match n {
+            0 => &[],
+            _ if self.literal => {
+                if n == 1 {
+                    self.raw
+                } else {
+                    &[]
+                }
+            }
+            _ => nth_part(self.raw, self.delims.component, n - 1),
+        };
+        Component {
+            raw,
+            delims: self.delims,
+            literal: self.literal,
+        }
+    }
+
+    /// The components (at least one, possibly empty).
+    pub fn components(&self) -> impl Iterator<Item = Component<'a>> {
+        let sep = if self.literal {
+            None
+        } else {
+            Some(self.delims.component)
+        };
+        let delims = self.delims;
+        let literal = self.literal;
+        self.raw
+            .split(move |&b| Some(b) == sep)
+            .map(move |raw| Component {
+                raw,
+                delims,
+                literal,
+            })
+    }
+}
+
+/// One component; may hold subcomponents.
+#[derive(Clone, Copy)]
+pub struct Component<'a> {
+    raw: &'a [u8],
+    delims: Delimiters,
+    literal: bool,
+}
+
+impl fmt::Debug for Component<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Component")
+            .field("len", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Component<'a> {
+    common_accessors!();
+
+    /// The whole component as text, unescaped (subcomponent separators kept); `None` when
+    /// empty or `""`.
+    pub fn value(&self) -> Option<Cow<'a, str>> {
+        text(self.raw, &self.delims, self.literal)
+    }
+
+    fn sub_sep(&self) -> Option<u8> {
+        if self.literal {
+            None
+        } else {
+            self.delims.subcomponent
+        }
+    }
+
+    /// Subcomponent `n` (1-based); empty when absent (and for `n == 0`).
+    pub fn subcomponent(&self, n: usize) -> Subcomponent<'a> {
+        let raw = match (n, self.sub_sep()) {
+            (0, _) => &[],
+            (_, Some(sep)) => nth_part(self.raw, sep, n - 1),
+            (1, None) => self.raw,
+            (_, None) => &[],
+        };
+        Subcomponent {
+            raw,
+            delims: self.delims,
+            literal: self.literal,
+        }
+    }
+
+    /// The subcomponents (at least one, possibly empty).
+    pub fn subcomponents(&self) -> impl Iterator<Item = Subcomponent<'a>> {
+        let sep = self.sub_sep();
+        let delims = self.delims;
+        let literal = self.literal;
+        self.raw
+            .split(move |&b| Some(b) == sep)
+            .map(move |raw| Subcomponent {
+                raw,
+                delims,
+                literal,
+            })
+    }
+}
+
+/// One subcomponent: the smallest unit.
+#[derive(Clone, Copy)]
+pub struct Subcomponent<'a> {
+    raw: &'a [u8],
+    delims: Delimiters,
+    literal: bool,
+}
+
+impl fmt::Debug for Subcomponent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subcomponent")
+            .field("len", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Subcomponent<'a> {
+    common_accessors!();
+
+    /// The value as text, unescaped; `None` when empty or `""`.
+    pub fn value(&self) -> Option<Cow<'a, str>> {
+        text(self.raw, &self.delims, self.literal)
+    }
+}
