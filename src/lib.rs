@@ -12,6 +12,8 @@
 
 pub mod adt;
 pub mod config;
+pub mod features;
 pub mod hl7;
+pub mod model;
 pub mod state;
 pub mod shutdown;

@@ -1,0 +1,1 @@
+//! ADT discharge events → [`Discharge`](super::Discharge). Filled in once `crate::adt` exists.

@@ -1,0 +1,1 @@
+//! Model: training, artifact, scoring. Filled in below.
