@@ -11,9 +11,10 @@
 //! as modules beside these; see `README.md` for the flow.
 
 pub mod adt;
+pub mod alerts;
 pub mod config;
 pub mod features;
 pub mod hl7;
 pub mod model;
-pub mod state;
 pub mod shutdown;
+pub mod state;
