@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`hl7`] | sans-io ER7 parser: framing (MLLP, batches), delimiters, escapes, timestamps. No I/O, no tokio. |
 //! | [`adt`] | typed ADT events (A01, A03, A08, …) built from a parsed [`hl7::Message`]. |
+//! | [`parse_output`] | what `readmit parse` prints: one JSON/text record per message. |
 //!
 //! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
 //! as modules beside these; see `README.md` for the flow.
@@ -16,5 +17,6 @@ pub mod config;
 pub mod features;
 pub mod hl7;
 pub mod model;
+pub mod parse_output;
 pub mod shutdown;
 pub mod state;
