@@ -274,6 +274,23 @@ pub(crate) fn segment_id(line: &[u8], sep: u8) -> Option<&[u8]> {
     }
 }
 
+/// Segment ids that may be named in an error about a message that does not start with MSH:
+/// common ADT/ACK segments and upper-case Z-segments.
+fn is_known_id(id: &[u8]) -> bool {
+    const KNOWN: &[&[u8; 3]] = &[
+        b"EVN", b"PID", b"PD1", b"NK1", b"PV1", b"PV2", b"DG1", b"DRG", b"PR1", b"ROL", b"GT1",
+        b"IN1", b"IN2", b"IN3", b"ACC", b"UB1", b"UB2", b"OBX", b"AL1", b"NTE", b"MRG", b"MSA",
+        b"ERR", b"ARV", b"DB1", b"PDA", b"OBR", b"ORC", b"SFT", b"UAC",
+    ];
+    match id {
+        [b'Z', a, b] => {
+            (a.is_ascii_uppercase() || a.is_ascii_digit())
+                && (b.is_ascii_uppercase() || b.is_ascii_digit())
+        }
+        _ => KNOWN.iter().any(|k| k.as_slice() == id),
+    }
+}
+
 /// True for the ids of batch/file envelope segments.
 pub(crate) fn is_envelope_id(id: &[u8]) -> bool {
     [&b"FHS"[..], b"BHS", b"BTS", b"FTS"]
@@ -367,10 +384,12 @@ impl<'a> Message<'a> {
                 ),
             };
             if e.kind == ParseErrorKind::MissingMsh {
-                // Name the first segment only when it is a valid id (never content).
-                let sep = first.get(3).copied().unwrap_or(b'|');
-                if let Some(id) = segment_id(first, sep) {
-                    e = e.in_segment(&id_str(id));
+                // Name the first segment only when it is a well-known id: the first bytes of
+                // arbitrary input may be content (PHI).
+                if let Some(id) = first.get(..3).filter(|id| is_known_id(id)) {
+                    if first.get(3).is_none_or(|&b| is_delimiter_byte(b)) {
+                        e = e.in_segment(&id_str(id));
+                    }
                 }
             }
             return Err(e.at_position(1));
@@ -472,4 +491,273 @@ fn slice(input: &[u8], sp: Span) -> &[u8] {
     input
         .get(sp.start as usize..sp.end as usize)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A03: &[u8] = b"MSH|^~\\&|APP|FAC|RCV|RFAC|20260115143000||ADT^A03^ADT_A03|CTRL42|P|2.5\r\
+EVN|A03|20260115143000\r\
+PID|1||12345^^^HOSP^MR~999^^^SSA^SS||Doe^John||19800101|M\r\
+PV1|1|I|WARD^101^A^HOSP||||||||||||||||V123|||||||||||||||||01||||||||20260110080000|20260115143000\r\
+DG1|1||I10.9^Hypertension^I10||20260110|F\r\
+DG1|2||E11.9^Diabetes^I10||20260110|F\r";
+
+    fn parse(s: &[u8]) -> Message<'_> {
+        Message::parse(s).unwrap()
+    }
+
+    fn err(s: &[u8]) -> ParseError {
+        Message::parse(s).unwrap_err()
+    }
+
+    #[test]
+    fn parses_segments_and_fields() {
+        let m = parse(A03);
+        assert_eq!(m.segment_count(), 6);
+        let ids: Vec<_> = m.segments().map(|s| s.id()).collect();
+        assert_eq!(ids, ["MSH", "EVN", "PID", "PV1", "DG1", "DG1"]);
+        let msh = m.segment("MSH").unwrap();
+        assert_eq!(msh.field(1).raw(), b"|");
+        assert_eq!(msh.field(2).raw(), b"^~\\&");
+        assert_eq!(msh.field(2).value().as_deref(), Some("^~\\&"));
+        assert_eq!(msh.field(9).raw(), b"ADT^A03^ADT_A03");
+        assert_eq!(msh.value(9, 2).as_deref(), Some("A03"));
+        assert_eq!(msh.value(10, 1).as_deref(), Some("CTRL42"));
+        assert_eq!(msh.field_count(), 12);
+        let pv1 = m.segment("pv1").unwrap();
+        assert_eq!(pv1.value(2, 1).as_deref(), Some("I"));
+        assert_eq!(pv1.value(3, 4).as_deref(), Some("HOSP"));
+        assert_eq!(pv1.value(19, 1).as_deref(), Some("V123"));
+        assert_eq!(pv1.value(36, 1).as_deref(), Some("01"));
+        assert_eq!(pv1.value(44, 1).as_deref(), Some("20260110080000"));
+        assert_eq!(pv1.value(45, 1).as_deref(), Some("20260115143000"));
+        assert!(pv1.field(46).is_empty());
+        assert!(pv1.field(0).is_empty());
+        assert_eq!(pv1.field_count(), 45);
+        assert_eq!(m.segments_named("DG1").count(), 2);
+        assert_eq!(
+            m.segments_named("dg1")
+                .map(|s| s.value(3, 1).unwrap().into_owned())
+                .collect::<Vec<_>>(),
+            ["I10.9", "E11.9"]
+        );
+        assert!(m.segment("PV2").is_none());
+        assert!(m.segment("PV").is_none());
+    }
+
+    #[test]
+    fn repetitions_components_subcomponents() {
+        let m = parse(b"MSH|^~\\&|A\rPID|1||a1^b1~a2^b2^c2&d2||\"\"|x\\T\\y");
+        let pid = m.segment("PID").unwrap();
+        let f3 = pid.field(3);
+        assert_eq!(f3.repetition_count(), 2);
+        assert_eq!(f3.repetitions().count(), 2);
+        assert_eq!(f3.repetition(1).component(3).raw(), b"c2&d2");
+        assert_eq!(
+            f3.repetition(1)
+                .component(3)
+                .subcomponent(2)
+                .value()
+                .as_deref(),
+            Some("d2")
+        );
+        assert!(f3.repetition(2).is_empty());
+        assert_eq!(f3.component(2).value().as_deref(), Some("b1"));
+        assert_eq!(f3.components().count(), 2);
+        assert!(f3.component(0).is_empty());
+        let null = pid.field(5);
+        assert!(null.is_null());
+        assert!(!null.is_empty());
+        assert_eq!(null.value(), None);
+        assert!(pid.field(4).is_empty());
+        assert!(!pid.field(4).is_null());
+        assert_eq!(pid.field(6).value().as_deref(), Some("x&y"));
+    }
+
+    #[test]
+    fn terminators_bom_mllp_blank_lines() {
+        let variants: [&[u8]; 6] = [
+            b"MSH|^~\\&|A\rPID|1\rPV1|1|I",
+            b"MSH|^~\\&|A\nPID|1\nPV1|1|I\n",
+            b"MSH|^~\\&|A\r\nPID|1\r\nPV1|1|I\r\n",
+            b"MSH|^~\\&|A\r\n\nPID|1\n\rPV1|1|I",
+            b"\xEF\xBB\xBF\r\n  \r\nMSH|^~\\&|A\rPID|1\r \t \rPV1|1|I\r\n\r\n",
+            b"\x0bMSH|^~\\&|A\rPID|1\rPV1|1|I\r\x1c\r",
+        ];
+        for v in variants {
+            let m = parse(v);
+            assert_eq!(m.segment_count(), 3, "{:?}", String::from_utf8_lossy(v));
+            assert_eq!(m.segment("PV1").unwrap().value(2, 1).as_deref(), Some("I"));
+        }
+    }
+
+    #[test]
+    fn custom_delimiters() {
+        // rethinkhealth edge-custom-delimiters shape: # ! @ % *
+        let m = parse(b"MSH#!@%*#APP#FAC\rPID#1##a!b@c!d*e##x%F%y");
+        let d = m.delimiters();
+        assert_eq!(
+            (d.field, d.component, d.repetition, d.escape, d.subcomponent),
+            (b'#', b'!', Some(b'@'), Some(b'%'), Some(b'*'))
+        );
+        let pid = m.segment("PID").unwrap();
+        assert_eq!(
+            pid.field(3)
+                .repetition(1)
+                .component(2)
+                .subcomponent(2)
+                .raw(),
+            b"e"
+        );
+        assert_eq!(pid.field(5).value().as_deref(), Some("x#y"));
+        // cosyte custom-msh-delimiters: @ ~ & # \ and a backtick subcomponent separator.
+        let m = parse(b"MSH@~&#\\@APP\rPID@1@@a~b\\c");
+        assert_eq!(
+            m.segment("PID")
+                .unwrap()
+                .field(3)
+                .component(2)
+                .subcomponent(2)
+                .raw(),
+            b"c"
+        );
+        let m = parse(b"MSH|^~\\`|APP\rPID|1||a^b`c");
+        assert_eq!(m.delimiters().subcomponent, Some(b'`'));
+        assert_eq!(
+            m.segment("PID")
+                .unwrap()
+                .field(3)
+                .component(2)
+                .subcomponent(2)
+                .raw(),
+            b"c"
+        );
+    }
+
+    #[test]
+    fn quirky_encoding_characters() {
+        // ruby-hl7: no repetition character.
+        let m = parse(b"MSH|^\\&|DPS\rPID|1||a~b^c");
+        let d = *m.delimiters();
+        assert_eq!(d.component, b'^');
+        assert_eq!(d.repetition, None);
+        assert_eq!(d.escape, Some(b'\\'));
+        assert_eq!(d.subcomponent, Some(b'&'));
+        let f = m.segment("PID").unwrap().field(3);
+        assert_eq!(f.repetition_count(), 1);
+        assert_eq!(f.component(1).raw(), b"a~b");
+        assert_eq!(
+            m.segment("MSH").unwrap().value(3, 1).as_deref(),
+            Some("DPS")
+        );
+        // LinuxForHealth: doubled escape character.
+        let m = parse(b"MSH|^~\\\\&|SE050|050\rPID|1");
+        assert_eq!(*m.delimiters(), Delimiters::default());
+        let msh = m.segment("MSH").unwrap();
+        assert_eq!(msh.field(2).raw(), b"^~\\\\&");
+        assert_eq!(msh.value(3, 1).as_deref(), Some("SE050"));
+        // v2.7 truncation character.
+        let m = parse(b"MSH|^~\\&#|A\rPID|1");
+        assert_eq!(m.delimiters().truncation, Some(b'#'));
+        assert_eq!(m.delimiters().encoding_chars(), "^~\\&#");
+    }
+
+    #[test]
+    fn malformed_encoding_characters() {
+        let e = err(b"MSH|^~|SENDAPP|SENDFAC|RECVAPP|RECVFAC|20260419100000||ADT^A01|M|P|2.5");
+        assert_eq!(e.kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(e.field, Some(2));
+        assert_eq!(
+            e.to_string(),
+            "segment #1 MSH field 2: encoding characters incomplete"
+        );
+        let e = err(b"MSH|^~");
+        assert_eq!(e.kind, ParseErrorKind::TruncatedMsh);
+        assert_eq!(e.field, Some(2));
+        assert_eq!(err(b"MSH|^~\\").kind, ParseErrorKind::TruncatedMsh);
+        assert_eq!(err(b"MSH").kind, ParseErrorKind::TruncatedMsh);
+        assert_eq!(err(b"MSH||A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSH|^~\\&&|A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSH|^~\\^|A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSH|^~\\&#!|A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSHA^~\\&A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSH|^~ &|A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSH|^a\\&|A").kind, ParseErrorKind::BadDelimiters);
+        // 3 characters must be standard ones in standard roles, with a component separator.
+        assert_eq!(err(b"MSH|~\\&|A").kind, ParseErrorKind::BadDelimiters);
+        assert_eq!(err(b"MSH|^!&|A").kind, ParseErrorKind::BadDelimiters);
+        // A complete MSH-2 at the end of the segment is fine.
+        assert_eq!(parse(b"MSH|^~\\&").segment_count(), 1);
+    }
+
+    #[test]
+    fn structural_errors() {
+        assert_eq!(err(b"").kind, ParseErrorKind::Empty);
+        assert_eq!(
+            err(b"\xEF\xBB\xBF \r\n\x0b\x1c\r").kind,
+            ParseErrorKind::Empty
+        );
+        let e = err(b"EVN|A01|20260419100000\rPID|1");
+        assert_eq!(e.kind, ParseErrorKind::MissingMsh);
+        assert_eq!(e.segment.as_deref(), Some("EVN"));
+        let e = err(b"garbage that is not hl7");
+        assert_eq!(e.kind, ParseErrorKind::MissingMsh);
+        assert_eq!(e.segment, None);
+        // Content that happens to look like an id is not named.
+        assert_eq!(err(b"DOE^JOHN").segment, None);
+        assert_eq!(err(b"ZPD|1").segment.as_deref(), Some("ZPD"));
+        let e = err(b"MSH|^~\\&|A\rPIDX|1||12345\rPV|1|I");
+        assert_eq!(e.kind, ParseErrorKind::BadSegmentId);
+        assert_eq!(e.position, Some(2));
+        assert_eq!(e.segment, None);
+        assert!(!e.to_string().contains("PIDX"));
+        assert_eq!(err(b"MSH|^~\\&|A\rPV|1|I").position, Some(2));
+        assert_eq!(
+            err(b"MSH|^~\\&|A\rP\xC3\xA9|1").kind,
+            ParseErrorKind::BadSegmentId
+        );
+        let e = err(b"MSH|^~\\&|A\rPID|1\rMSH|^~\\&|B");
+        assert_eq!(e.kind, ParseErrorKind::MultipleMessages);
+        assert_eq!(e.position, Some(3));
+        assert_eq!(
+            err(b"BHS|^~\\&|A\rMSH|^~\\&|B").kind,
+            ParseErrorKind::BatchEnvelope
+        );
+        assert_eq!(
+            err(b"MSH|^~\\&|A\rBTS|1").kind,
+            ParseErrorKind::BatchEnvelope
+        );
+    }
+
+    #[test]
+    fn lower_case_ids_and_segment_without_fields() {
+        let m = parse(b"msh|^~\\&|A\rpid|1||X\rZZZ\r");
+        assert_eq!(m.segment("PID").unwrap().id(), "pid");
+        assert_eq!(m.segment("PID").unwrap().value(3, 1).as_deref(), Some("X"));
+        assert_eq!(m.segment("msh").unwrap().value(3, 1).as_deref(), Some("A"));
+        assert_eq!(m.segment("ZZZ").unwrap().field_count(), 0);
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let m = parse(A03);
+        let s = format!(
+            "{m:?} {:?} {:?}",
+            m.segment("PID").unwrap(),
+            m.segment("PID").unwrap().field(5)
+        );
+        assert!(!s.contains("Doe"), "{s}");
+        assert!(s.contains("PID"));
+    }
+
+    #[test]
+    fn latin1_value() {
+        let m = parse(b"MSH|^~\\&|A\rPID|1||M\xfcller");
+        assert_eq!(
+            m.segment("PID").unwrap().value(3, 1).as_deref(),
+            Some("Müller")
+        );
+    }
 }

@@ -439,3 +439,63 @@ impl<'a> Subcomponent<'a> {
         text(self.raw, &self.delims, self.literal)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_nth_matches_naive() {
+        let hay = b"a|b||c|dddddddd|e|f|||||||g|h";
+        let naive: Vec<usize> = hay
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'|')
+            .map(|(i, _)| i)
+            .collect();
+        for (n, &pos) in naive.iter().enumerate() {
+            assert_eq!(find_nth(hay, b'|', n), Some(pos), "n={n}");
+        }
+        assert_eq!(find_nth(hay, b'|', naive.len()), None);
+        assert_eq!(find_nth(b"", b'|', 0), None);
+        // Bytes with the high bit set must not look like matches.
+        assert_eq!(
+            find_nth(b"\xfc\xfc\xfc\xfc\xfc\xfc\xfc\xfc|", b'|', 0),
+            Some(8)
+        );
+        assert_eq!(find_nth(b"\x7c\xfc", 0xfc, 0), Some(1));
+    }
+
+    #[test]
+    fn nth_part_bounds() {
+        assert_eq!(nth_part(b"a^b^c", b'^', 0), b"a");
+        assert_eq!(nth_part(b"a^b^c", b'^', 2), b"c");
+        assert_eq!(nth_part(b"a^b^c", b'^', 3), b"");
+        assert_eq!(nth_part(b"", b'^', 0), b"");
+        assert_eq!(nth_part(b"^", b'^', 1), b"");
+    }
+
+    #[test]
+    fn msh_numbering() {
+        let d = Delimiters::default();
+        let msh = Segment::new(b"MSH|^~\\&|APP|FAC", d);
+        assert_eq!(msh.field(1).raw(), b"|");
+        assert_eq!(msh.field(1).value().as_deref(), Some("|"));
+        assert_eq!(msh.field(2).component(1).raw(), b"^~\\&");
+        assert_eq!(msh.field(2).repetition_count(), 1);
+        assert_eq!(msh.field(3).raw(), b"APP");
+        assert_eq!(msh.field(4).raw(), b"FAC");
+        assert!(msh.field(5).is_empty());
+        assert_eq!(msh.field_count(), 4);
+        assert_eq!(
+            msh.fields().map(|f| f.raw().len()).collect::<Vec<_>>(),
+            [1, 4, 3, 3]
+        );
+        let bhs = Segment::new(b"BHS|^~\\&|APP", d);
+        assert_eq!(bhs.field(3).raw(), b"APP");
+        let pid = Segment::new(b"PID|1|2", d);
+        assert_eq!(pid.field(1).raw(), b"1");
+        assert_eq!(pid.field(2).raw(), b"2");
+        assert_eq!(pid.field_count(), 2);
+    }
+}
