@@ -192,7 +192,8 @@ fn latin1(bytes: &[u8]) -> String {
 }
 
 /// Escapes text so it can be written as one HL7 value (a subcomponent) with these delimiters:
-/// each delimiter becomes its escape sequence, CR and LF become `\X0D\` / `\X0A\`.
+/// each delimiter becomes its escape sequence; CR, LF and the MLLP bytes 0x0B / 0x1C become
+/// `\X0D\`, `\X0A\`, `\X0B\`, `\X1C\` (they would otherwise end a segment or a frame).
 ///
 /// Borrows when nothing needs escaping. When the delimiters define no escape character, the
 /// text is returned unchanged (such a message cannot carry delimiter characters in values).
@@ -217,6 +218,10 @@ pub fn escape<'t>(text: &'t str, delims: &Delimiters) -> Cow<'t, str> {
             Some(b"X0D")
         } else if b == b'\n' {
             Some(b"X0A")
+        } else if b == 0x0B {
+            Some(b"X0B")
+        } else if b == 0x1C {
+            Some(b"X1C")
         } else {
             None
         }

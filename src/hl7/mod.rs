@@ -27,6 +27,8 @@ pub mod error;
 pub mod escape;
 pub mod framing;
 pub mod message;
+#[cfg(test)]
+mod proptests;
 pub mod segment;
 
 pub use datetime::{Precision, Timestamp, TimestampError};
