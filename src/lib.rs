@@ -20,3 +20,4 @@ pub mod model;
 pub mod parse_output;
 pub mod shutdown;
 pub mod state;
+pub mod runtime;

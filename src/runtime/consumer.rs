@@ -1,0 +1,148 @@
+//! Kafka client configuration and the main-queue driver.
+//!
+//! The group consumer is a `StreamConsumer<RuntimeContext>`. Its main queue carries rebalance
+//! events (and any message for a partition whose queue was not split); it must keep being
+//! polled so callbacks fire and the consumer stays in the group, even while every partition
+//! task is stalled by backpressure. [`MainQueueDriver`] polls it on a dedicated OS thread, as
+//! Vector's `drive_kafka_consumer` does, because the rebalance callbacks block while the
+//! coordinator drains partition tasks.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use futures::channel::oneshot;
+use futures::FutureExt;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::message::Message;
+
+use super::context::RuntimeContext;
+use crate::config::Settings;
+
+/// The runtime's group consumer.
+pub type GroupConsumer = StreamConsumer<RuntimeContext>;
+
+/// Common client properties: bootstrap, security, pass-through, `client.id`.
+pub fn base_config(settings: &Settings, role: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    for (k, v) in settings.kafka.client_properties() {
+        config.set(k, v);
+    }
+    config.set("client.id", format!("{}-{role}", settings.kafka.client_id));
+    config
+}
+
+/// Group consumer properties: auto-commit on, auto offset store off (offsets are stored by
+/// partition tasks after acknowledgement), no partition EOF events.
+pub fn group_consumer_config(settings: &Settings) -> ClientConfig {
+    let c = &settings.consumer;
+    let mut config = base_config(settings, "consumer");
+    config
+        .set("group.id", &settings.kafka.group_id)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set(
+            "auto.commit.interval.ms",
+            c.auto_commit_interval_ms.to_string(),
+        )
+        .set("auto.offset.reset", &c.auto_offset_reset)
+        .set("session.timeout.ms", c.session_timeout_ms.to_string())
+        .set("max.poll.interval.ms", c.max_poll_interval_ms.to_string())
+        .set("enable.partition.eof", "false");
+    config
+}
+
+/// Producer properties: `acks=all`, idempotence as configured, bounded local queue.
+pub fn producer_config(settings: &Settings) -> ClientConfig {
+    let p = &settings.producer;
+    let mut config = base_config(settings, "producer");
+    config
+        .set("acks", "all")
+        .set("enable.idempotence", p.idempotence.to_string())
+        .set("linger.ms", p.linger_ms.to_string())
+        .set(
+            "queue.buffering.max.messages",
+            p.queue_buffering_max_messages.to_string(),
+        )
+        .set("message.timeout.ms", p.message_timeout_ms.to_string())
+        .set("message.max.bytes", p.message_max_bytes.to_string())
+        .set("compression.type", &p.compression);
+    config
+}
+
+/// Properties of the assign-only consumer that replays the changelog: no group, no commits.
+pub fn restore_consumer_config(settings: &Settings) -> ClientConfig {
+    let mut config = base_config(settings, "restore");
+    config
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest");
+    config
+}
+
+/// Something the driver saw that the coordinator must act on.
+#[derive(Debug)]
+pub enum DriverEvent {
+    /// A message arrived on the main queue instead of its partition queue.
+    UnexpectedMessage {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+    },
+}
+
+/// Polls the group consumer's main queue on a dedicated thread until stopped.
+pub struct MainQueueDriver {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MainQueueDriver {
+    /// Starts the thread. Consumer errors on the main queue are logged; messages there are
+    /// reported as [`DriverEvent::UnexpectedMessage`] and never stored.
+    pub fn start(
+        consumer: Arc<GroupConsumer>,
+        events: tokio::sync::mpsc::Sender<DriverEvent>,
+    ) -> std::io::Result<Self> {
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("readmit-kafka-main".into())
+            .spawn(move || {
+                futures::executor::block_on(async move {
+                    loop {
+                        futures::select! {
+                            _ = stopped => break,
+                            received = consumer.recv().fuse() => match received {
+                                Ok(msg) => {
+                                    // Bounded: the first report is enough (it ends the run).
+                                    let _ = events.try_send(DriverEvent::UnexpectedMessage {
+                                        topic: msg.topic().to_string(),
+                                        partition: msg.partition(),
+                                    });
+                                }
+                                Err(error) => {
+                                    tracing::warn!(%error, "Kafka consumer error.");
+                                }
+                            },
+                        }
+                    }
+                });
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops polling and joins the thread (off the async executor).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! [`run`]: wires the consumer, the main-queue driver, partition tasks and the publisher, and
+//! reacts to rebalances, partition failures and shutdown (Vector's
+//! `coordinate_kafka_callbacks`, in one loop).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::Consumer;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::consumer::{group_consumer_config, DriverEvent, GroupConsumer, MainQueueDriver};
+use super::context::{commit_sync, RebalanceEvent, RuntimeContext, TopicPartition};
+use super::partition::{PartitionError, PartitionReport, PartitionTask};
+use super::publisher::Publisher;
+use super::{Processor, RunSummary, RuntimeError, Stats};
+use crate::config::Settings;
+
+struct Running {
+    drain: CancellationToken,
+    join: JoinHandle<Result<PartitionReport, PartitionError>>,
+}
+
+/// Runs the streaming runtime until `shutdown` is cancelled or a partition fails.
+///
+/// Start-up: validate settings, check/create topics, create producer and consumer, subscribe.
+/// Shutdown (bounded by `consumer.drain_timeout_ms` + `producer.flush_timeout_ms` + commit
+/// and close time): stop taking messages, drain in-flight work, commit synchronously, flush
+/// the producer, close the consumer.
+pub async fn run<P: Processor>(
+    settings: Settings,
+    processor: P,
+    shutdown: CancellationToken,
+) -> Result<RunSummary, RuntimeError> {
+    settings.validate()?;
+    let settings = Arc::new(settings);
+    let processor = Arc::new(processor);
+    let stats = Stats::default();
+    super::topics::ensure_topics(&settings).await?;
+    let publisher = Arc::new(Publisher::new(&settings, stats.clone())?);
+
+    let (rebalance_tx, mut rebalance_rx) = tokio::sync::mpsc::channel::<RebalanceEvent>(16);
+    let consumer: Arc<GroupConsumer> = Arc::new(
+        group_consumer_config(&settings)
+            .create_with_context(RuntimeContext::new(rebalance_tx, stats.clone()))
+            .map_err(|source| RuntimeError::Client {
+                client: "consumer",
+                source,
+            })?,
+    );
+    consumer
+        .subscribe(&[settings.topics.input.as_str()])
+        .map_err(|source| RuntimeError::Subscribe {
+            topic: settings.topics.input.clone(),
+            source,
+        })?;
+    let (driver_tx, mut driver_rx) = tokio::sync::mpsc::channel::<DriverEvent>(8);
+    let driver = MainQueueDriver::start(consumer.clone(), driver_tx)
+        .map_err(|e| RuntimeError::Task(format!("main-queue thread could not start: {e}")))?;
+    tracing::info!(topic = %settings.topics.input, group = %settings.kafka.group_id, "Runtime started.");
+
+    let mut tasks: HashMap<TopicPartition, Running> = HashMap::new();
+    let failed = CancellationToken::new();
+    let failure: Arc<std::sync::Mutex<Option<RuntimeError>>> = Arc::default();
+    let drain_timeout = Duration::from_millis(settings.consumer.drain_timeout_ms);
+
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                tracing::info!("Shutdown requested; draining.");
+                break;
+            }
+            _ = failed.cancelled() => break,
+            Some(event) = driver_rx.recv() => {
+                let DriverEvent::UnexpectedMessage { topic, partition } = event;
+                set_failure(&failure, RuntimeError::UnexpectedMessage { topic, partition });
+                break;
+            }
+            Some(event) = rebalance_rx.recv() => match event {
+                RebalanceEvent::Assign { partitions, done } => {
+                    for (topic, partition) in partitions {
+                        let key = (topic.clone(), partition);
+                        if let Some(old) = tasks.remove(&key) {
+                            // Not revoked in between (cooperative protocol); finish the old one.
+                            drain_tasks(vec![(key.clone(), old)], drain_timeout, &failure, &failed).await;
+                        }
+                        let Some(queue) = consumer.split_partition_queue(&topic, partition) else {
+                            set_failure(&failure, RuntimeError::Task(format!(
+                                "partition queue of {topic}/{partition} could not be split"
+                            )));
+                            failed.cancel();
+                            continue;
+                        };
+                        let drain = CancellationToken::new();
+                        let task = PartitionTask {
+                            processor: processor.clone(),
+                            publisher: publisher.clone(),
+                            consumer: consumer.clone(),
+                            queue,
+                            topic: topic.as_str().into(),
+                            partition,
+                            settings: settings.clone(),
+                            stats: stats.clone(),
+                            drain: drain.clone(),
+                        };
+                        let failure = failure.clone();
+                        let failed = failed.clone();
+                        let join = tokio::spawn(async move {
+                            let result = task.run().await;
+                            if let Err(error) = &result {
+                                tracing::error!(%error, topic = %topic, partition, "Partition task failed; stopping.");
+                                set_failure(&failure, RuntimeError::Task(String::new()));
+                                failed.cancel();
+                            }
+                            result
+                        });
+                        tasks.insert(key, Running { drain, join });
+                    }
+                    drop(done);
+                }
+                RebalanceEvent::Revoke { partitions, done } => {
+                    let revoked: Vec<_> = partitions
+                        .into_iter()
+                        .filter_map(|k| tasks.remove(&k).map(|r| (k, r)))
+                        .collect();
+                    drain_tasks(revoked, drain_timeout, &failure, &failed).await;
+                    drop(done);
+                }
+            },
+        }
+    }
+
+    // Shutdown: no new rebalance work (release any waiting callback), drain everything.
+    rebalance_rx.close();
+    while let Ok(event) = rebalance_rx.try_recv() {
+        drop(event);
+    }
+    let all: Vec<_> = tasks.drain().collect();
+    drain_tasks(all, drain_timeout, &failure, &failed).await;
+    {
+        let consumer = consumer.clone();
+        let stats = stats.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || commit_sync(&*consumer, &stats, "shutdown")).await;
+    }
+    let flush_timeout = Duration::from_millis(settings.producer.flush_timeout_ms);
+    if let Err(error) = publisher.flush(flush_timeout).await {
+        tracing::warn!(%error, "Producer flush incomplete at shutdown; unacknowledged inputs will be redelivered.");
+    }
+    driver.stop().await;
+    // Closing the consumer runs the revoke callback (which commits again); it blocks, so do
+    // it off the executor.
+    let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
+    let _ = tokio::task::spawn_blocking(move || drop(publisher)).await;
+    tracing::info!("Runtime stopped.");
+
+    let summary = stats.snapshot();
+    let error = failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match error {
+        Some(error) => Err(error),
+        None => Ok(summary),
+    }
+}
+
+fn set_failure(slot: &std::sync::Mutex<Option<RuntimeError>>, error: RuntimeError) {
+    let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+    // Keep the first real error; a placeholder is replaced by the task's detailed error.
+    let replace = match &*guard {
+        None => true,
+        Some(RuntimeError::Task(s)) => s.is_empty(),
+        Some(_) => false,
+    };
+    if replace {
+        *guard = Some(error);
+    }
+}
+
+/// Signals the tasks to drain and waits for them (each bounded by the drain deadline, plus a
+/// margin after which a task is aborted). Task errors become the run's failure.
+async fn drain_tasks(
+    tasks: Vec<(TopicPartition, Running)>,
+    drain_timeout: Duration,
+    failure: &Arc<std::sync::Mutex<Option<RuntimeError>>>,
+    failed: &CancellationToken,
+) {
+    for (_, running) in &tasks {
+        running.drain.cancel();
+    }
+    let hard_deadline = tokio::time::Instant::now() + drain_timeout + Duration::from_secs(2);
+    for ((topic, partition), running) in tasks {
+        let abort = running.join.abort_handle();
+        match tokio::time::timeout_at(hard_deadline, running.join).await {
+            Ok(Ok(Ok(report))) => {
+                tracing::debug!(topic, partition, completed = report.completed, last_stored = ?report.last_stored, "Partition drained.");
+            }
+            Ok(Ok(Err(source))) => {
+                set_failure(
+                    failure,
+                    RuntimeError::Partition {
+                        topic,
+                        partition,
+                        source: Box::new(source),
+                    },
+                );
+                failed.cancel();
+            }
+            Ok(Err(join_error)) => {
+                set_failure(
+                    failure,
+                    RuntimeError::Task(format!("partition task {topic}/{partition}: {join_error}")),
+                );
+                failed.cancel();
+            }
+            Err(_) => {
+                tracing::warn!(
+                    topic,
+                    partition,
+                    "Partition task did not drain in time; aborted."
+                );
+                abort.abort();
+            }
+        }
+    }
+}

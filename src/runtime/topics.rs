@@ -1,0 +1,175 @@
+//! Start-up topic checks: every configured topic must exist with a compatible partition count
+//! (changelog partitions == input partitions, because input partition `p`'s state is restored
+//! from changelog partition `p`; outputs ≥ 1). With `topics.create = true` missing topics are
+//! created (the changelog with `cleanup.policy=compact` and the input's partition count).
+//! Every problem is reported in one [`RuntimeError::Topics`], each naming topic and setting.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+
+use super::RuntimeError;
+use crate::config::Settings;
+
+/// Partition counts of the configured topics after the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicLayout {
+    /// Input partitions.
+    pub input_partitions: i32,
+    /// Topics created by this check.
+    pub created: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Input,
+    Changelog,
+    Output,
+}
+
+fn specs(settings: &Settings) -> Vec<(&'static str, &str, Role)> {
+    let t = &settings.topics;
+    vec![
+        ("topics.input", t.input.as_str(), Role::Input),
+        ("topics.changelog", t.changelog.as_str(), Role::Changelog),
+        ("topics.risk_scores", t.risk_scores.as_str(), Role::Output),
+        ("topics.unrouted", t.unrouted.as_str(), Role::Output),
+        ("topics.outcomes", t.outcomes.as_str(), Role::Output),
+        ("topics.dlq", t.dlq.as_str(), Role::Output),
+    ]
+}
+
+/// Fetches partition counts of all topics the cluster knows (topics reporting an error,
+/// such as unknown-topic, are left out).
+async fn partition_counts(
+    admin: &std::sync::Arc<AdminClient<DefaultClientContext>>,
+    timeout: Duration,
+) -> Result<BTreeMap<String, i32>, RuntimeError> {
+    let admin = admin.clone();
+    let metadata = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
+        .await
+        .map_err(|e| RuntimeError::Task(e.to_string()))?
+        .map_err(|e| {
+            RuntimeError::Topics(vec![format!(
+                "cluster metadata could not be fetched from kafka.bootstrap_servers: {e}"
+            )])
+        })?;
+    Ok(metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| (t.name().to_string(), t.partitions().len() as i32))
+        .collect())
+}
+
+/// Checks (and, when allowed, creates) the configured topics.
+pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeError> {
+    let timeout = Duration::from_millis(settings.consumer.request_timeout_ms);
+    let admin: AdminClient<DefaultClientContext> = super::consumer::base_config(settings, "admin")
+        .create()
+        .map_err(|source| RuntimeError::Client {
+            client: "admin client",
+            source,
+        })?;
+    let admin = std::sync::Arc::new(admin);
+    let t = &settings.topics;
+    let mut counts = partition_counts(&admin, timeout).await?;
+    let mut problems = Vec::new();
+    let mut created = Vec::new();
+
+    let input_partitions = match counts.get(&t.input) {
+        Some(&n) => Some(n),
+        None if t.create => Some(t.partitions),
+        None => None,
+    };
+    if t.create {
+        let mut to_create: Vec<(String, i32, bool)> = Vec::new();
+        for (_, name, role) in specs(settings) {
+            if counts.contains_key(name) || to_create.iter().any(|(n, _, _)| n == name) {
+                continue;
+            }
+            let partitions = match role {
+                Role::Changelog => input_partitions.unwrap_or(t.partitions),
+                _ => t.partitions,
+            };
+            to_create.push((name.to_string(), partitions, role == Role::Changelog));
+        }
+        if !to_create.is_empty() {
+            let new_topics: Vec<NewTopic<'_>> = to_create
+                .iter()
+                .map(|(name, partitions, compact)| {
+                    let topic =
+                        NewTopic::new(name, *partitions, TopicReplication::Fixed(t.replication));
+                    if *compact {
+                        topic.set("cleanup.policy", "compact")
+                    } else {
+                        topic
+                    }
+                })
+                .collect();
+            let opts = AdminOptions::new().operation_timeout(Some(timeout));
+            match admin.create_topics(new_topics.iter(), &opts).await {
+                Ok(results) => {
+                    for result in results {
+                        match result {
+                            Ok(name) => created.push(name),
+                            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                            Err((name, code)) => problems.push(format!(
+                                "topic {name} could not be created (topics.create = true): {code}"
+                            )),
+                        }
+                    }
+                }
+                Err(e) => problems.push(format!("topics could not be created: {e}")),
+            }
+            // Wait until metadata shows the new topics.
+            let start = Instant::now();
+            loop {
+                counts = partition_counts(&admin, timeout).await?;
+                let missing = to_create.iter().any(|(n, _, _)| !counts.contains_key(n));
+                if !missing || start.elapsed() > timeout {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if !created.is_empty() {
+                tracing::info!(topics = ?created, "Topics created.");
+            }
+        }
+    }
+
+    let input_count = counts.get(&t.input).copied();
+    for (key, name, role) in specs(settings) {
+        let hint = if t.create {
+            ""
+        } else {
+            "; create it or set topics.create = true"
+        };
+        match (counts.get(name), role) {
+            (None, _) => problems.push(format!("topic {name} ({key}) does not exist{hint}")),
+            (Some(&n), Role::Changelog) => {
+                if let Some(input) = input_count {
+                    if n != input {
+                        problems.push(format!(
+                            "topic {name} ({key}) has {n} partitions but topic {} (topics.input) has {input}; \
+                             they must match because input partition p restores its state from changelog partition p",
+                            t.input
+                        ));
+                    }
+                }
+            }
+            (Some(_), _) => {}
+        }
+    }
+    problems.dedup();
+    match (problems.is_empty(), input_count) {
+        (true, Some(input_partitions)) => Ok(TopicLayout {
+            input_partitions,
+            created,
+        }),
+        _ => Err(RuntimeError::Topics(problems)),
+    }
+}
