@@ -70,10 +70,13 @@ pub fn producer_config(settings: &Settings) -> ClientConfig {
     config
 }
 
-/// Properties of the assign-only consumer that replays the changelog: no group, no commits.
+/// Properties of the assign-only consumer that replays the changelog: it never subscribes
+/// (so never joins a group) and never commits. librdkafka's `assign` still wants a `group.id`,
+/// so it gets `<group_id>.restore`, which stays empty.
 pub fn restore_consumer_config(settings: &Settings) -> ClientConfig {
     let mut config = base_config(settings, "restore");
     config
+        .set("group.id", format!("{}.restore", settings.kafka.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")

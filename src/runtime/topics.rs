@@ -110,7 +110,9 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
                     }
                 })
                 .collect();
-            let opts = AdminOptions::new().operation_timeout(Some(timeout));
+            let opts = AdminOptions::new()
+                .request_timeout(Some(timeout))
+                .operation_timeout(Some(timeout));
             match admin.create_topics(new_topics.iter(), &opts).await {
                 Ok(results) => {
                     for result in results {

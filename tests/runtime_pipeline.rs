@@ -1,0 +1,322 @@
+//! Runtime end-to-end on one broker (mock by default, `KAFKA_BOOTSTRAP_SERVERS` for a real
+//! one): every input yields its output, offsets are committed, state survives a restart
+//! through the changelog, unproducible outputs dead-letter the input, and topic checks fail
+//! with clear messages.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::*;
+use readmit::config::Settings;
+use readmit::runtime::{dlq_headers, run, RunSummary, RuntimeError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn spawn_run(
+    settings: Settings,
+    processor: EchoCounter,
+) -> (
+    CancellationToken,
+    JoinHandle<Result<RunSummary, RuntimeError>>,
+) {
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(run(settings, processor, token.clone()));
+    (token, handle)
+}
+
+async fn stop(
+    token: CancellationToken,
+    handle: JoinHandle<Result<RunSummary, RuntimeError>>,
+) -> RunSummary {
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .expect("runtime stops in bounded time")
+        .expect("runtime task")
+        .expect("runtime result")
+}
+
+async fn handle_ref(
+    handle: &mut JoinHandle<Result<RunSummary, RuntimeError>>,
+) -> Result<RunSummary, String> {
+    match handle.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn src_offsets(records: &[Record]) -> BTreeSet<(i32, i64)> {
+    records
+        .iter()
+        .map(|r| {
+            (
+                r.header("src-partition").unwrap().parse().unwrap(),
+                r.header("src-offset").unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_input_is_echoed_and_offsets_are_committed() {
+    let kafka = TestKafka::start(1);
+    let settings = kafka.settings("echo");
+    kafka.create_runtime_topics(&settings, 3).await;
+    let items = inputs(300, 17, 0);
+    kafka.produce_all(&settings.topics.input, &items).await;
+
+    let processor = EchoCounter::new(&settings);
+    let (token, handle) = spawn_run(settings.clone(), processor.clone());
+    let out = kafka
+        .read_topic(&settings.topics.risk_scores, items.len(), WAIT)
+        .await;
+    let summary = stop(token, handle).await;
+
+    assert_eq!(out.len(), 300, "one echo per input");
+    let payloads: BTreeSet<String> = out.iter().map(Record::payload_str).collect();
+    let expected: BTreeSet<String> = items.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(payloads, expected);
+    // keys are preserved and per-key counts run 1..=n in input order
+    for (key, n) in counts_per_key(&items) {
+        let mut counts: Vec<u64> = out
+            .iter()
+            .filter(|r| r.key_str() == key)
+            .map(|r| r.header("count").unwrap().parse().unwrap())
+            .collect();
+        counts.sort();
+        assert_eq!(counts, (1..=n).collect::<Vec<_>>(), "key {key}");
+    }
+    assert_eq!(summary.messages_completed, 300);
+    assert_eq!(summary.records_produced, 600, "echo + changelog per input");
+    assert_eq!(summary.outcomes.get("echoed"), Some(&300));
+    assert_eq!(summary.dead_lettered, 0);
+    assert_eq!(summary.restores.len(), 3);
+    assert!(summary.restores.iter().all(|r| r.records == 0));
+
+    // committed offsets cover every input: sum of (next offset) == number of inputs
+    let committed = kafka
+        .committed(&settings.kafka.group_id, &settings.topics.input, 3)
+        .await;
+    let per_partition: Vec<i64> = (0..3)
+        .map(|p| {
+            out.iter()
+                .filter(|r| r.header("src-partition").unwrap() == p.to_string())
+                .count() as i64
+        })
+        .collect();
+    assert_eq!(
+        committed, per_partition,
+        "committed = next offset per partition"
+    );
+
+    // changelog writes went to the input's partition number
+    let changelog = kafka
+        .read_topic(&settings.topics.changelog, 300, WAIT)
+        .await;
+    assert_eq!(changelog.len(), 300);
+    let key_partition: std::collections::BTreeMap<String, i32> = out
+        .iter()
+        .map(|r| {
+            (
+                r.key_str(),
+                r.header("src-partition").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    for r in &changelog {
+        assert_eq!(r.partition, key_partition[&r.key_str()]);
+    }
+    assert_eq!(last_per_key(&changelog), counts_per_key(&items));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_restores_state_from_changelog_and_loses_nothing() {
+    let kafka = TestKafka::start(1);
+    let settings = kafka.settings("restart");
+    kafka.create_runtime_topics(&settings, 3).await;
+    let first = inputs(120, 7, 0);
+    let second = inputs(80, 7, 120);
+    let all: Vec<_> = first.iter().chain(second.iter()).cloned().collect();
+
+    kafka.produce_all(&settings.topics.input, &first).await;
+    let p1 = EchoCounter::new(&settings);
+    let (token, handle) = spawn_run(settings.clone(), p1.clone());
+    let out1 = kafka
+        .read_topic(&settings.topics.risk_scores, first.len(), WAIT)
+        .await;
+    assert_eq!(out1.len(), 120);
+    let s1 = stop(token, handle).await;
+    assert_eq!(s1.messages_completed, 120);
+
+    kafka.produce_all(&settings.topics.input, &second).await;
+    let p2 = EchoCounter::new(&settings);
+    let (token, handle) = spawn_run(settings.clone(), p2.clone());
+    let out = kafka
+        .read_settled(
+            &settings.topics.risk_scores,
+            all.len(),
+            WAIT,
+            Duration::from_millis(500),
+        )
+        .await;
+    let s2 = stop(token, handle).await;
+
+    // every input has an output; the graceful stop committed everything, so no duplicates
+    let payloads: BTreeSet<String> = out.iter().map(Record::payload_str).collect();
+    let expected: BTreeSet<String> = all.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(payloads, expected);
+    assert_eq!(out.len(), 200);
+    assert_eq!(
+        s2.messages_completed, 80,
+        "second run only processed new inputs"
+    );
+    // the second run restored exactly the first run's final counts
+    assert_eq!(p2.restored_counts(), counts_per_key(&first));
+    assert_eq!(
+        s2.restores.iter().map(|r| r.records).sum::<u64>(),
+        120,
+        "one changelog record per first-run input"
+    );
+    // and continued counting from them: the state equals an undisturbed run's
+    let changelog = kafka
+        .read_topic(&settings.topics.changelog, 200, WAIT)
+        .await;
+    assert_eq!(last_per_key(&changelog), counts_per_key(&all));
+    assert_eq!(src_offsets(&out).len(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unproducible_output_dead_letters_the_input_and_advances() {
+    let kafka = TestKafka::start(1);
+    let settings = kafka.settings("dlq");
+    kafka.create_runtime_topics(&settings, 2).await;
+    let mut items = inputs(40, 5, 0);
+    items[7].1 = "poison-7".into();
+    items[23].1 = "poison-23".into();
+    kafka.produce_all(&settings.topics.input, &items).await;
+
+    let (token, handle) = spawn_run(settings.clone(), EchoCounter::new(&settings));
+    let dlq = kafka.read_topic(&settings.topics.dlq, 2, WAIT).await;
+    let out = kafka
+        .read_topic(&settings.topics.risk_scores, 38, WAIT)
+        .await;
+    let summary = stop(token, handle).await;
+
+    assert_eq!(out.len(), 38);
+    assert!(out.iter().all(|r| !r.payload_str().starts_with("poison")));
+    assert_eq!(dlq.len(), 2);
+    let mut dead: Vec<String> = dlq.iter().map(Record::payload_str).collect();
+    dead.sort();
+    assert_eq!(dead, vec!["poison-23".to_string(), "poison-7".to_string()]);
+    for r in &dlq {
+        assert_eq!(
+            r.header(dlq_headers::REASON).as_deref(),
+            Some("unproducible_output")
+        );
+        assert_eq!(
+            r.header(dlq_headers::FAILED_TOPIC).as_deref(),
+            Some(settings.topics.risk_scores.as_str())
+        );
+        assert_eq!(
+            r.header(dlq_headers::SOURCE_TOPIC).as_deref(),
+            Some(settings.topics.input.as_str())
+        );
+        assert!(r
+            .header(dlq_headers::ERROR)
+            .unwrap()
+            .contains("MessageSizeTooLarge"));
+        assert!(r
+            .header(dlq_headers::SOURCE_OFFSET)
+            .unwrap()
+            .parse::<i64>()
+            .is_ok());
+    }
+    assert_eq!(summary.dead_lettered, 2);
+    assert_eq!(summary.messages_completed, 40);
+    // offsets advanced past the poison messages
+    let committed = kafka
+        .committed(&settings.kafka.group_id, &settings.topics.input, 2)
+        .await;
+    assert_eq!(committed.iter().sum::<i64>(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_topics_fail_with_one_message_naming_each() {
+    let kafka = TestKafka::start(1);
+    let settings = kafka.settings("missing");
+    kafka.create_topic(&settings.topics.input, 3, false).await;
+    kafka
+        .create_topic(&settings.topics.changelog, 2, true)
+        .await;
+    let err = run(
+        settings.clone(),
+        EchoCounter::new(&settings),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    let RuntimeError::Topics(problems) = &err else {
+        panic!("expected a topic error, got {err}")
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "topic {} (topics.changelog) has 2 partitions but topic {} (topics.input) has 3",
+            settings.topics.changelog, settings.topics.input
+        )),
+        "{text}"
+    );
+    for (key, name) in [
+        ("topics.risk_scores", &settings.topics.risk_scores),
+        ("topics.dlq", &settings.topics.dlq),
+        ("topics.outcomes", &settings.topics.outcomes),
+        ("topics.unrouted", &settings.topics.unrouted),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "topic {name} ({key}) does not exist; create it or set topics.create = true"
+            )),
+            "{text}"
+        );
+    }
+    assert_eq!(problems.len(), 5, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_are_created_when_allowed() {
+    let kafka = TestKafka::start(1);
+    if kafka.is_mock() {
+        // librdkafka's mock cluster does not implement CreateTopics (the request times out).
+        eprintln!("skipped: needs a real broker; set {BOOTSTRAP_ENV}");
+        return;
+    }
+    let mut settings = kafka.settings("create");
+    settings.topics.create = true;
+    settings.topics.partitions = 2;
+    let (token, mut handle) = spawn_run(settings.clone(), EchoCounter::new(&settings));
+    // wait until the runtime created the input, then use it
+    tokio::select! {
+        _ = kafka.wait_for_topic(&settings.topics.input, 2) => {}
+        r = handle_ref(&mut handle) => panic!("runtime ended early: {r:?}"),
+    }
+    kafka.wait_for_topic(&settings.topics.changelog, 2).await;
+    let items = inputs(10, 3, 0);
+    kafka.produce_all(&settings.topics.input, &items).await;
+    let out = kafka
+        .read_topic(&settings.topics.risk_scores, 10, WAIT)
+        .await;
+    let summary = stop(token, handle).await;
+    assert_eq!(out.len(), 10);
+    assert_eq!(summary.messages_completed, 10);
+    for t in [
+        &settings.topics.dlq,
+        &settings.topics.outcomes,
+        &settings.topics.unrouted,
+    ] {
+        assert_eq!(kafka.partition_count(t).await, Some(2), "{t}");
+    }
+}
