@@ -554,7 +554,7 @@ fn pid_segment(ctx: &PatientCtx, mrn: &str, birth_day: i64, row: &DatasetRow) ->
         s.extend_from_slice(race_text(race).as_bytes());
         s.extend_from_slice(b"^CDCREC");
     }
-    s.extend_from_slice(b"||");
+    s.push(b'|');
     s.extend_from_slice(ctx.address.as_bytes());
     s.push(b'\r');
     s

@@ -1,0 +1,281 @@
+//! Inverse mapping on the vendored Diabetes-130 data: the discharge built from each simulated
+//! index A03 equals the one built from its dataset row, and a visit history built from the
+//! patient's earlier messages counts exactly the row's prior-year visits.
+//!
+//! Skips (with a printed reason) when `data/diabetes130/diabetic_data.csv.gz` is missing.
+//!
+//! `features::adt` (ADT event → `Discharge`) was still a stub when this test was written, so
+//! the conversion below follows the processor's field positions (`DOMAIN.md` §1.3) directly.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use readmit::adt::{AdtEvent, Trigger};
+use readmit::features::codes::{
+    AdmissionType, AdmitSource, AgeDecade, CodingSystem, Disposition, Race, Sex,
+};
+use readmit::features::dataset::DatasetRow;
+use readmit::features::icd::DxCode;
+use readmit::features::{Diagnosis, Discharge};
+use readmit::hl7::{Message, Timestamp};
+use readmit::simulate::{load_rows, RecordKind, Role, SimConfig, Simulator, SplitChoice};
+use readmit::state::{hash_parts, Change, EncounterClass, PatientHistory};
+
+fn rows() -> Option<Vec<DatasetRow>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/diabetes130/diabetic_data.csv.gz");
+    if !path.exists() {
+        eprintln!("skipping: {} not found", path.display());
+        return None;
+    }
+    Some(load_rows(&path).unwrap())
+}
+
+fn ts(v: &readmit::adt::FieldValue<readmit::adt::DateTimeValue>) -> Option<Timestamp> {
+    v.timestamp().copied()
+}
+
+fn minutes(t: &Timestamp) -> u32 {
+    u32::try_from(t.local_epoch_seconds() / 60).unwrap()
+}
+
+/// ADT discharge event → `Discharge`, by the documented field positions.
+fn discharge_from_event(ev: &AdtEvent) -> Discharge {
+    let pid = ev.patient.as_ref().unwrap();
+    let pv1 = ev.visit.as_ref().unwrap();
+    let admit = ts(&pv1.admit_datetime).unwrap();
+    let discharge = ts(&pv1.discharge_datetime).unwrap();
+    let birth = ts(&pid.birth_date).unwrap();
+    let mut age = i64::from(discharge.year()) - i64::from(birth.year());
+    if (discharge.month(), discharge.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    let admission_type = AdmissionType::from_hl7(pv1.admission_type.as_deref().unwrap_or(""));
+    let mut diagnoses: Vec<Diagnosis> = ev
+        .diagnoses
+        .iter()
+        .filter_map(|d| {
+            let system = CodingSystem::from_hl7(d.coding_system.as_deref().unwrap_or(""));
+            let code = DxCode::new(d.code.as_deref()?, system)?;
+            Some(Diagnosis {
+                priority: u16::try_from(d.priority?).ok()?,
+                code,
+            })
+        })
+        .collect();
+    diagnoses.sort_by_key(|d| d.priority);
+    Discharge {
+        age: AgeDecade::from_years(u32::try_from(age).unwrap()),
+        sex: Sex::from_hl7(pid.sex.as_deref().unwrap_or("")),
+        race: Race::from_hl7(pid.race.as_deref().unwrap_or("")),
+        admission_type,
+        admit_source: AdmitSource::from_hl7(
+            pv1.admit_source.as_deref().unwrap_or(""),
+            admission_type,
+        ),
+        disposition: Disposition::from_hl7(pv1.discharge_disposition.as_deref().unwrap_or("")),
+        length_of_stay_days: u32::try_from(discharge.days_since_epoch() - admit.days_since_epoch())
+            .unwrap(),
+        diagnosis_count: u32::try_from(ev.diagnoses.len()).unwrap(),
+        diagnoses,
+        procedure_count: u32::try_from(ev.procedures.count).unwrap(),
+    }
+}
+
+/// The dataset discharge with the documented HL7 collapses applied (`features::codes`:
+/// admit source 15 → 9, disposition 10 → 2, newborn admissions read PV1-14 1–6 as newborn ids).
+fn expected(row: &DatasetRow) -> (Discharge, bool) {
+    let mut d = row.to_discharge().unwrap();
+    let mut collapsed = false;
+    for (from, to) in AdmitSource::COLLAPSED {
+        if d.admit_source.id() == from {
+            d.admit_source = AdmitSource::from_id(to).unwrap();
+            collapsed = true;
+        }
+    }
+    for (from, to) in Disposition::COLLAPSED {
+        if d.disposition.id() == from {
+            d.disposition = Disposition::from_id(to).unwrap();
+            collapsed = true;
+        }
+    }
+    if d.admission_type.is_newborn() && !d.admit_source.is_newborn_id() {
+        let newborn = match d.admit_source.id() {
+            1 => Some(11),
+            2 => Some(12),
+            3 => Some(13),
+            4 => Some(14),
+            5 => Some(23),
+            6 => Some(24),
+            _ => None,
+        };
+        if let Some(id) = newborn {
+            d.admit_source = AdmitSource::from_id(id).unwrap();
+            collapsed = true;
+        }
+    }
+    (d, collapsed)
+}
+
+/// The first field that differs, by name.
+fn first_mismatch(got: &Discharge, want: &Discharge) -> Option<&'static str> {
+    let fields: [(&'static str, bool); 10] = [
+        ("age", got.age == want.age),
+        ("sex", got.sex == want.sex),
+        ("race", got.race == want.race),
+        ("admission_type", got.admission_type == want.admission_type),
+        ("admit_source", got.admit_source == want.admit_source),
+        ("disposition", got.disposition == want.disposition),
+        (
+            "length_of_stay_days",
+            got.length_of_stay_days == want.length_of_stay_days,
+        ),
+        ("diagnoses", got.diagnoses == want.diagnoses),
+        (
+            "diagnosis_count",
+            got.diagnosis_count == want.diagnosis_count,
+        ),
+        (
+            "procedure_count",
+            got.procedure_count == want.procedure_count,
+        ),
+    ];
+    fields.iter().find(|(_, ok)| !ok).map(|(name, _)| *name)
+}
+
+/// Patients simulated: enough for well over 2,000 index encounters.
+const PATIENTS: usize = 3_000;
+
+#[test]
+fn simulated_index_discharges_and_histories_match_the_dataset() {
+    let Some(rows) = rows() else { return };
+    // Sprinkles on, so A08 / duplicates / A13 + A03 / A40 merges are exercised too.
+    let config = SimConfig {
+        seed: 7,
+        split: SplitChoice::All,
+        max_patients: Some(PATIENTS),
+        sprinkle: 0.25,
+        malformed: 0.05,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::new(config, &rows).unwrap();
+    let by_encounter: HashMap<u64, &DatasetRow> =
+        rows.iter().map(|r| (r.encounter_id, r)).collect();
+
+    // Per MRN histories, message dedupe and A40 merges, as the processor keeps them.
+    let mut histories: HashMap<String, PatientHistory> = HashMap::new();
+    let mut seen_controls: HashSet<(String, String)> = HashSet::new();
+    let mut checked = 0usize;
+    let mut collapsed = 0usize;
+    let mut history_checked = 0usize;
+    let mut index_seen: HashSet<u64> = HashSet::new();
+    let mut merges = 0usize;
+    for record in sim.records() {
+        if matches!(record.kind, RecordKind::Malformed(_)) {
+            continue;
+        }
+        let msg = Message::parse(&record.payload).unwrap();
+        let ev = AdtEvent::from_message(&msg).unwrap();
+        let control = (
+            ev.sending_facility.clone().unwrap(),
+            ev.control_id.clone().unwrap(),
+        );
+        if !seen_controls.insert(control) {
+            assert_eq!(record.role, Role::Duplicate);
+            continue;
+        }
+        let mrn = ev.patient_key().unwrap().id.clone().unwrap();
+        if ev.trigger == Trigger::A40 {
+            let retired = ev.merges[0].prior_identifiers[0].id.clone().unwrap();
+            let old = histories.remove(&retired).unwrap();
+            histories.entry(mrn).or_default().absorb(old);
+            merges += 1;
+            continue;
+        }
+        let pv1 = ev.visit.as_ref().unwrap();
+        let facility = pv1.facility.as_deref().unwrap();
+        let visit = hash_parts(&[facility, pv1.visit_number.as_deref().unwrap()]);
+        let class = EncounterClass::from_hl7(pv1.patient_class.as_deref());
+        let admitted = ts(&pv1.admit_datetime).map(|t| minutes(&t));
+        let history = histories.entry(mrn).or_default();
+        let row = by_encounter[&record.encounter_id.unwrap()];
+        if record.role == Role::IndexAdmit {
+            let use_ = history.prior_use(admitted.unwrap(), visit);
+            assert_eq!(
+                (
+                    use_.emergency_12m,
+                    use_.emergency_6m,
+                    use_.inpatient_12m,
+                    use_.outpatient_12m
+                ),
+                (
+                    row.number_emergency,
+                    row.number_emergency,
+                    row.number_inpatient,
+                    row.number_outpatient
+                ),
+                "prior use of encounter {}",
+                row.encounter_id
+            );
+            history_checked += 1;
+        }
+        match ev.trigger {
+            Trigger::A01 | Trigger::A04 => {
+                history.apply(Change::Admit {
+                    visit,
+                    class,
+                    at: admitted.unwrap(),
+                });
+            }
+            Trigger::A03 => {
+                history.apply(Change::Discharge {
+                    visit,
+                    class,
+                    admitted_at: admitted,
+                    at: minutes(&ts(&pv1.discharge_datetime).unwrap()),
+                });
+            }
+            Trigger::A13 => {
+                history.apply(Change::CancelDischarge { visit });
+            }
+            Trigger::A08 => {
+                history.apply(Change::Update {
+                    visit,
+                    class: Some(class),
+                    admitted_at: admitted,
+                    discharged_at: ts(&pv1.discharge_datetime).map(|t| minutes(&t)),
+                });
+            }
+            other => panic!("unexpected trigger {other:?}"),
+        }
+        if matches!(
+            record.role,
+            Role::IndexDischarge | Role::IndexDischargeResent | Role::Update
+        ) {
+            assert_eq!(
+                pv1.visit_number.as_deref(),
+                Some(row.encounter_id.to_string().as_str())
+            );
+            let got = discharge_from_event(&ev);
+            let (want, was_collapsed) = expected(row);
+            if let Some(field) = first_mismatch(&got, &want) {
+                panic!(
+                    "encounter {} ({:?}): field {field} differs",
+                    row.encounter_id, record.role
+                );
+            }
+            if record.kind == RecordKind::IndexDischarge {
+                assert!(index_seen.insert(row.encounter_id), "two index A03");
+                checked += 1;
+                collapsed += usize::from(was_collapsed);
+            }
+        }
+    }
+    assert_eq!(checked, sim.encounter_count());
+    assert_eq!(history_checked, checked);
+    assert!(checked >= 2_000, "only {checked} rows checked");
+    assert!(merges > 0);
+    println!(
+        "checked {checked} index discharges ({collapsed} with documented code collapses), \
+         {history_checked} prior-use histories, {merges} A40 merges"
+    );
+}
