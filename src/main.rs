@@ -22,11 +22,14 @@ struct Cli {
 enum Command {
     /// Parse HL7 v2 files (or stdin) and print one object per message.
     Parse(cmd::parse::Args),
+    /// Turn Diabetes-130 encounters into HL7 v2.5 ADT streams (file, MLLP or Kafka).
+    Simulate(cmd::simulate::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
     }
 }

@@ -1,3 +1,4 @@
 //! One module per `readmit` subcommand: its clap `Args` and a `run` returning the exit code.
 
 pub mod parse;
+pub mod simulate;
