@@ -279,3 +279,57 @@ fn simulated_index_discharges_and_histories_match_the_dataset() {
          {history_checked} prior-use histories, {merges} A40 merges"
     );
 }
+
+#[test]
+fn icd10_stream_keeps_groups_and_charlson() {
+    let Some(rows) = rows() else { return };
+    let config = SimConfig {
+        seed: 9,
+        max_patients: Some(PATIENTS),
+        icd10: true,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::new(config, &rows).unwrap();
+    let by_encounter: HashMap<u64, &DatasetRow> =
+        rows.iter().map(|r| (r.encounter_id, r)).collect();
+    let (mut checked, mut icd10_codes) = (0usize, 0usize);
+    for record in sim.records() {
+        if record.kind != RecordKind::IndexDischarge {
+            continue;
+        }
+        let msg = Message::parse(&record.payload).unwrap();
+        let ev = AdtEvent::from_message(&msg).unwrap();
+        let row = by_encounter[&record.encounter_id.unwrap()];
+        let mut got = discharge_from_event(&ev);
+        let (mut want, _) = expected(row);
+        assert_eq!(got.diagnoses.len(), want.diagnoses.len());
+        for (g, w) in got.diagnoses.iter().zip(&want.diagnoses) {
+            assert_eq!(g.priority, w.priority);
+            assert_eq!(
+                g.code.group(),
+                w.code.group(),
+                "encounter {}",
+                row.encounter_id
+            );
+            assert_eq!(
+                g.code.charlson(),
+                w.code.charlson(),
+                "encounter {}",
+                row.encounter_id
+            );
+            icd10_codes += usize::from(g.code.system() == CodingSystem::Icd10);
+        }
+        got.diagnoses.clear();
+        want.diagnoses.clear();
+        assert_eq!(
+            first_mismatch(&got, &want),
+            None,
+            "encounter {}",
+            row.encounter_id
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2_000);
+    assert!(icd10_codes > checked / 2, "{icd10_codes} ICD-10 codes");
+    println!("icd10: checked {checked} index discharges, {icd10_codes} ICD-10-CM codes");
+}

@@ -128,7 +128,7 @@ fn rng(seed: u64, patient_nbr: u64, stream: u64) -> ChaCha8Rng {
     r
 }
 
-fn pick<'t, T>(list: &'t [T], seed: u64, salt: u64, patient_nbr: u64) -> &'t T {
+fn pick<T>(list: &[T], seed: u64, salt: u64, patient_nbr: u64) -> &T {
     // Lists are validated non-empty; the modulo keeps the index in range.
     &list[(mix(seed, salt, patient_nbr) % list.len() as u64) as usize]
 }

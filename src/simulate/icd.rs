@@ -43,18 +43,21 @@ const CATEGORY_TO_ICD10: &[(&str, &str)] = &[
     ("996", "T85.9XXA"), // complications of devices, implants and grafts
 ];
 
-/// ICD-10-CM suffix for ICD-9-CM 250.x (4th digit x): the complication.
-const DIABETES_SUFFIX: [&str; 10] = [
-    "9",   // 250.0 without complication
-    "10",  // 250.1 ketoacidosis
-    "69",  // 250.2 hyperosmolarity → other specified complication
-    "641", // 250.3 other coma → hypoglycaemia with coma
-    "21",  // 250.4 renal → nephropathy
-    "319", // 250.5 ophthalmic → retinopathy
-    "40",  // 250.6 neurological → neuropathy
-    "51",  // 250.7 peripheral circulatory → angiopathy
-    "69",  // 250.8 other specified
-    "8",   // 250.9 unspecified complication
+/// ICD-10-CM suffix for ICD-9-CM 250.x (4th digit x): the complication. 250.7–250.9 have none
+/// here and stay ICD-9-CM, because their ICD-10-CM equivalents score differently in Charlson:
+/// Deyo counts 250.7 as uncomplicated diabetes and 250.8/250.9 not at all, while E1x.5x is
+/// "with complication" and E1x.69/E1x.8 are "without".
+const DIABETES_SUFFIX: [Option<&str>; 10] = [
+    Some("9"),   // 250.0 without complication
+    Some("10"),  // 250.1 ketoacidosis
+    Some("69"),  // 250.2 hyperosmolarity → other specified complication
+    Some("641"), // 250.3 other coma → hypoglycaemia with coma
+    Some("21"),  // 250.4 renal → nephropathy
+    Some("319"), // 250.5 ophthalmic → retinopathy
+    Some("40"),  // 250.6 neurological → neuropathy
+    None,        // 250.7 peripheral circulatory
+    None,        // 250.8 other specified
+    None,        // 250.9 unspecified complication
 ];
 
 /// The DG1-3 value for a dataset `diag_*` column: `None` for a missing (`?`) or unreadable
@@ -82,7 +85,7 @@ pub(crate) fn to_icd10(code: &DxCode) -> Option<String> {
         let b = rest.as_bytes();
         let fourth = usize::from(b.first()?.checked_sub(b'0')?);
         let fifth = b.get(1).map_or(0, |d| d.wrapping_sub(b'0'));
-        let suffix = DIABETES_SUFFIX.get(fourth)?;
+        let suffix = (*DIABETES_SUFFIX.get(fourth)?)?;
         // 5th digit 1 and 3: type 1; 0 and 2: type 2 (or unspecified).
         let family = if fifth == 1 || fifth == 3 {
             "E10"
@@ -109,7 +112,7 @@ mod tests {
             .iter()
             .map(|(c, _)| (*c).to_string())
             .collect();
-        for fourth in 0..10 {
+        for fourth in 0..7 {
             for fifth in 0..4 {
                 v.push(format!("250.{fourth}{fifth}"));
             }
@@ -154,6 +157,10 @@ mod tests {
         assert_eq!(
             dg1_code("250.13", true).map(|c| c.code).as_deref(),
             Some("E10.10")
+        );
+        assert_eq!(
+            dg1_code("250.7", true).map(|c| (c.code, c.system)),
+            Some(("250.70".to_string(), CodingSystem::Icd9))
         );
     }
 }
