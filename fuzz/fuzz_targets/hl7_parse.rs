@@ -13,12 +13,17 @@ fn check(msg: &hl7::Message<'_>) {
     let mut segments = msg.segments();
     let first = segments.next().expect("a parsed message has an MSH");
     assert!(first.id().eq_ignore_ascii_case("MSH"));
-    for seg in msg.segments() {
+    // Indexed access is cross-checked against iteration for the first few items only, so a
+    // run stays linear in the input size.
+    const CROSS_CHECK: usize = 4;
+    for (n, seg) in msg.segments().enumerate() {
         let id = seg.id();
         assert_eq!(id.len(), 3);
         assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
-        assert!(msg.segment(id).is_some());
-        let _ = format!("{seg:?}");
+        if n < CROSS_CHECK {
+            assert!(msg.segment(id).is_some());
+            let _ = format!("{seg:?}");
+        }
         let count = seg.field_count();
         assert!(seg.field(count + 1).is_empty());
         for field in seg.fields() {
@@ -26,13 +31,19 @@ fn check(msg: &hl7::Message<'_>) {
             let _ = field.is_null();
             assert_eq!(field.repetitions().count(), field.repetition_count());
             for (i, rep) in field.repetitions().enumerate() {
-                assert_eq!(rep.raw(), field.repetition(i).raw());
+                if i < CROSS_CHECK {
+                    assert_eq!(rep.raw(), field.repetition(i).raw());
+                }
                 let _ = rep.value();
                 for (j, comp) in rep.components().enumerate() {
-                    assert_eq!(comp.raw(), rep.component(j + 1).raw());
+                    if j < CROSS_CHECK {
+                        assert_eq!(comp.raw(), rep.component(j + 1).raw());
+                    }
                     let _ = comp.value();
                     for (k, sub) in comp.subcomponents().enumerate() {
-                        assert_eq!(sub.raw(), comp.subcomponent(k + 1).raw());
+                        if k < CROSS_CHECK {
+                            assert_eq!(sub.raw(), comp.subcomponent(k + 1).raw());
+                        }
                         if let Some(v) = sub.value() {
                             // Escaping a decoded value and decoding it again gives it back.
                             let d = msg.delimiters();

@@ -168,9 +168,20 @@ impl<'a> Segment<'a> {
         }
     }
 
-    /// Fields 1..=[`field_count`](Self::field_count) in order.
-    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + '_ {
-        (1..=self.field_count()).map(move |n| self.field(n))
+    /// Fields 1..=[`field_count`](Self::field_count) in order (one pass over the segment).
+    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> {
+        let sep = self.delims.field;
+        let delims = self.delims;
+        let header = self.header;
+        let first =
+            header.then(|| Field::new(self.raw.get(3..4).unwrap_or_default(), delims, true));
+        let rest = self
+            .raw
+            .split(move |&b| b == sep)
+            .skip(1)
+            .enumerate()
+            .map(move |(i, raw)| Field::new(raw, delims, header && i == 0));
+        first.into_iter().chain(rest)
     }
 
     /// Shortcut: first repetition of field `field`, component `comp` (1-based), unescaped;
@@ -491,6 +502,20 @@ mod tests {
             msh.fields().map(|f| f.raw().len()).collect::<Vec<_>>(),
             [1, 4, 3, 3]
         );
+        for raw in [
+            &b"MSH|^~\\&|APP||X|"[..],
+            b"MSH",
+            b"PID",
+            b"PID|",
+            b"PID|a||b|",
+        ] {
+            let seg = Segment::new(raw, d);
+            let by_iter: Vec<_> = seg.fields().map(|f| f.raw()).collect();
+            let by_index: Vec<_> = (1..=seg.field_count())
+                .map(|n| seg.field(n).raw())
+                .collect();
+            assert_eq!(by_iter, by_index);
+        }
         let bhs = Segment::new(b"BHS|^~\\&|APP", d);
         assert_eq!(bhs.field(3).raw(), b"APP");
         let pid = Segment::new(b"PID|1|2", d);
