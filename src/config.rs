@@ -39,6 +39,7 @@ pub const MANAGED_LIBRDKAFKA_KEYS: &[&str] = &[
     "acks",
     "request.required.acks",
     "transactional.id",
+    "partition.assignment.strategy",
 ];
 
 /// Configuration errors: loading/deserialising failed, or validation found bad settings.
@@ -269,6 +270,10 @@ pub struct ConsumerSettings {
     pub auto_offset_reset: String,
     /// `max.poll.interval.ms`.
     pub max_poll_interval_ms: u64,
+    /// `partition.assignment.strategy`. `cooperative-sticky` (default) moves only the
+    /// partitions that change owner, so the others keep their restored state; the eager
+    /// strategies (`range`, `roundrobin`) revoke and restore every partition on each rebalance.
+    pub assignment_strategy: String,
     /// Changelog restore: the partition counts as caught up once the last expected offset was
     /// seen and no record arrived for this long.
     pub restore_idle_ms: u64,
@@ -287,6 +292,7 @@ impl Default for ConsumerSettings {
             auto_commit_interval_ms: 5_000,
             auto_offset_reset: "earliest".into(),
             max_poll_interval_ms: 300_000,
+            assignment_strategy: "cooperative-sticky".into(),
             restore_idle_ms: 200,
             restore_stall_timeout_ms: 30_000,
             request_timeout_ms: 10_000,
@@ -536,6 +542,19 @@ impl Settings {
             bad.push(format!(
                 "consumer.max_poll_interval_ms ({}) must be at least consumer.session_timeout_ms ({})",
                 c.max_poll_interval_ms, c.session_timeout_ms
+            ));
+        }
+        let strategies = [
+            "cooperative-sticky",
+            "range",
+            "roundrobin",
+            "range,roundrobin",
+        ];
+        if !strategies.contains(&c.assignment_strategy.as_str()) {
+            bad.push(format!(
+                "consumer.assignment_strategy ({}) must be one of {}",
+                c.assignment_strategy,
+                strategies.join(" | ")
             ));
         }
         if c.restore_idle_ms == 0 {

@@ -48,6 +48,7 @@ pub fn group_consumer_config(settings: &Settings) -> ClientConfig {
         .set("auto.offset.reset", &c.auto_offset_reset)
         .set("session.timeout.ms", c.session_timeout_ms.to_string())
         .set("max.poll.interval.ms", c.max_poll_interval_ms.to_string())
+        .set("partition.assignment.strategy", &c.assignment_strategy)
         .set("enable.partition.eof", "false");
     config
 }

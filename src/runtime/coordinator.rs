@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::{group_consumer_config, DriverEvent, GroupConsumer, MainQueueDriver};
-use super::context::{commit_sync, RebalanceEvent, RuntimeContext, TopicPartition};
+use super::context::{is_no_offset, RebalanceEvent, RuntimeContext, TopicPartition};
 use super::partition::{PartitionError, PartitionReport, PartitionTask};
 use super::publisher::Publisher;
 use super::{Processor, RunSummary, RuntimeError, Stats};
@@ -131,18 +131,33 @@ pub async fn run<P: Processor>(
         }
     }
 
-    // Shutdown: no new rebalance work (release any waiting callback), drain everything.
-    rebalance_rx.close();
-    while let Ok(event) = rebalance_rx.try_recv() {
-        drop(event);
-    }
+    // Shutdown: drain every task while still serving rebalance callbacks. A revoke arriving
+    // now is held until the drain is done, so its partitions are still assigned (their stored
+    // offsets still valid) when we commit; an assignment is released without starting tasks.
     let all: Vec<_> = tasks.drain().collect();
-    drain_tasks(all, drain_timeout, &failure, &failed).await;
+    let mut held = Vec::new();
+    {
+        let drain_all = drain_tasks(all, drain_timeout, &failure, &failed);
+        tokio::pin!(drain_all);
+        loop {
+            tokio::select! {
+                _ = &mut drain_all => break,
+                Some(event) = rebalance_rx.recv() => match event {
+                    RebalanceEvent::Assign { done, .. } => drop(done),
+                    RebalanceEvent::Revoke { done, .. } => held.push(done),
+                },
+            }
+        }
+    }
     {
         let consumer = consumer.clone();
         let stats = stats.clone();
-        let _ =
-            tokio::task::spawn_blocking(move || commit_sync(&*consumer, &stats, "shutdown")).await;
+        let _ = tokio::task::spawn_blocking(move || commit_sync_retrying(&consumer, &stats)).await;
+    }
+    drop(held);
+    rebalance_rx.close();
+    while let Ok(event) = rebalance_rx.try_recv() {
+        drop(event);
     }
     let flush_timeout = Duration::from_millis(settings.producer.flush_timeout_ms);
     if let Err(error) = publisher.flush(flush_timeout).await {
@@ -160,6 +175,22 @@ pub async fn run<P: Processor>(
     match error {
         Some(error) => Err(error),
         None => Ok(summary),
+    }
+}
+
+/// The shutdown commit: a few attempts, because right after a broker outage or during a
+/// rebalance the first one can fail transiently. Bounded to about two seconds.
+fn commit_sync_retrying(consumer: &GroupConsumer, stats: &Stats) {
+    for attempt in 0..5u32 {
+        match consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
+            Ok(()) => return,
+            Err(error) if is_no_offset(&error) => return,
+            Err(error) => {
+                tracing::warn!(%error, attempt, "Shutdown offset commit failed.");
+                stats.update(|s| s.commit_errors += 1);
+                std::thread::sleep(Duration::from_millis(100 << attempt.min(3)));
+            }
+        }
     }
 }
 

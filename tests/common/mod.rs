@@ -334,8 +334,8 @@ impl TestKafka {
         t.partitions = 3;
         t.replication = 1;
         let c = &mut s.consumer;
-        c.session_timeout_ms = 10_000;
-        c.drain_timeout_ms = 5_000;
+        c.session_timeout_ms = 6_000;
+        c.drain_timeout_ms = 4_000;
         c.max_poll_interval_ms = 30_000;
         c.auto_commit_interval_ms = 500;
         c.restore_idle_ms = 200;
