@@ -142,8 +142,15 @@ fn first_mismatch(got: &Discharge, want: &Discharge) -> Option<&'static str> {
     fields.iter().find(|(_, ok)| !ok).map(|(name, _)| *name)
 }
 
-/// Patients simulated: enough for well over 2,000 index encounters.
-const PATIENTS: usize = 3_000;
+/// Patients simulated: enough for well over 2,000 index encounters. Set
+/// `READMIT_SIM_PATIENTS=all` (or a number) to check more.
+fn patients() -> Option<usize> {
+    match std::env::var("READMIT_SIM_PATIENTS").as_deref() {
+        Ok("all") => None,
+        Ok(n) => Some(n.parse().expect("READMIT_SIM_PATIENTS: a number or all")),
+        Err(_) => Some(3_000),
+    }
+}
 
 #[test]
 fn simulated_index_discharges_and_histories_match_the_dataset() {
@@ -152,7 +159,7 @@ fn simulated_index_discharges_and_histories_match_the_dataset() {
     let config = SimConfig {
         seed: 7,
         split: SplitChoice::All,
-        max_patients: Some(PATIENTS),
+        max_patients: patients(),
         sprinkle: 0.25,
         malformed: 0.05,
         ..SimConfig::default()
@@ -285,7 +292,7 @@ fn icd10_stream_keeps_groups_and_charlson() {
     let Some(rows) = rows() else { return };
     let config = SimConfig {
         seed: 9,
-        max_patients: Some(PATIENTS),
+        max_patients: patients(),
         icd10: true,
         ..SimConfig::default()
     };
