@@ -81,8 +81,9 @@ fn discharge_from_event(ev: &AdtEvent) -> Discharge {
     }
 }
 
-/// The dataset discharge with the documented HL7 collapses applied (`features::codes`:
-/// admit source 15 → 9, disposition 10 → 2, newborn admissions read PV1-14 1–6 as newborn ids).
+/// The dataset discharge with the HL7 collapses applied (`features::codes`: admit source
+/// 15 → 9, disposition 10 → 2, newborn admissions read PV1-14 1–6 as newborn ids, and so other
+/// admissions read a newborn origin's code 1–6 as the plain origin).
 fn expected(row: &DatasetRow) -> (Discharge, bool) {
     let mut d = row.to_discharge().unwrap();
     let mut collapsed = false;
@@ -112,6 +113,19 @@ fn expected(row: &DatasetRow) -> (Discharge, bool) {
             d.admit_source = AdmitSource::from_id(id).unwrap();
             collapsed = true;
         }
+    }
+    // And the reverse: a newborn origin on a non-newborn admission reads as the plain code.
+    if !d.admission_type.is_newborn() && d.admit_source.is_newborn_id() {
+        let plain = match d.admit_source.id() {
+            11 => 1,
+            12 => 2,
+            13 => 3,
+            14 => 4,
+            23 => 5,
+            _ => 6,
+        };
+        d.admit_source = AdmitSource::from_id(plain).unwrap();
+        collapsed = true;
     }
     (d, collapsed)
 }
