@@ -7,6 +7,7 @@
 //! | [`hl7`] | sans-io ER7 parser: framing (MLLP, batches), delimiters, escapes, timestamps. No I/O, no tokio. |
 //! | [`adt`] | typed ADT events (A01, A03, A08, …) built from a parsed [`hl7::Message`]. |
 //! | [`parse_output`] | what `readmit parse` prints: one JSON/text record per message. |
+//! | [`simulate`] | `readmit simulate`: Diabetes-130 rows → per-patient HL7 v2.5 ADT streams (demo, parity and load-test input). |
 //!
 //! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
 //! as modules beside these; see `README.md` for the flow.
