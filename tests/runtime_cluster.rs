@@ -269,3 +269,79 @@ async fn broker_outage_loses_nothing() {
 async fn broker_outage_with_finite_message_timeout_retries_and_loses_nothing() {
     outage_run(true).await;
 }
+
+/// Shutdown while the output broker is down: `run` returns in bounded time without storing
+/// offsets of unacknowledged messages, and a new run after recovery produces every output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_outage_is_bounded_and_the_next_run_finishes() {
+    let kafka = TestKafka::start(3);
+    let Some(mock) = kafka.mock() else {
+        eprintln!("skipped: takes a mock broker down; runs without {BOOTSTRAP_ENV}");
+        return;
+    };
+    let mut settings = kafka.settings("down-stop");
+    settings.consumer.drain_timeout_ms = 2_000;
+    settings.producer.flush_timeout_ms = 1_000;
+    kafka.create_runtime_topics(&settings, 2).await;
+    let t = &settings.topics;
+    for topic in [&t.input, &t.changelog, &t.dlq, &t.unrouted, &t.outcomes] {
+        for p in 0..2 {
+            mock.partition_leader(topic, p, Some(1)).unwrap();
+        }
+    }
+    for p in 0..2 {
+        mock.partition_leader(&t.risk_scores, p, Some(2)).unwrap();
+    }
+    mock.coordinator(
+        rdkafka::mocking::MockCoordinator::Group(settings.kafka.group_id.clone()),
+        1,
+    )
+    .unwrap();
+
+    let items = inputs(300, 5, 0);
+    let processor = EchoCounter::new(&settings);
+    let r = spawn_run(&settings, &processor);
+    wait_until("partitions assigned", || {
+        processor.states_created.lock().unwrap().len() >= 2
+    })
+    .await;
+    let feeder = trickle(
+        kafka.bootstrap_servers().to_string(),
+        settings.topics.input.clone(),
+        items.clone(),
+        Duration::from_millis(10),
+    );
+    let early = kafka
+        .read_topic(&settings.topics.risk_scores, 20, WAIT)
+        .await;
+    assert_eq!(early.len(), 20);
+    mock.broker_down(2).unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let started = Instant::now();
+    let first = stop(r).await;
+    let took = started.elapsed();
+    // drain (2 s) + flush (1 s) + commit/close: bounded; a generous limit, not a benchmark.
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+    assert!(first.abandoned_in_flight > 0, "{first:?}");
+    let committed = kafka
+        .committed(&settings.kafka.group_id, &settings.topics.input, 2)
+        .await;
+    assert!(
+        committed.iter().map(|c| (*c).max(0) as u64).sum::<u64>() <= first.messages_completed,
+        "no offset stored past an unacknowledged message: {committed:?} vs {first:?}"
+    );
+
+    mock.broker_up(2).unwrap();
+    tokio::time::timeout(WAIT, feeder).await.unwrap().unwrap();
+    let second = spawn_run(&settings, &EchoCounter::new(&settings));
+    let out = kafka
+        .read_settled(
+            &settings.topics.risk_scores,
+            300,
+            WAIT,
+            Duration::from_millis(500),
+        )
+        .await;
+    let _ = stop(second).await;
+    assert_eq!(payloads(&out), expected(&items), "nothing lost");
+}

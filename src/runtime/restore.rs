@@ -168,6 +168,8 @@ pub async fn restore_partition(
         topic,
         partition,
         records = stats.records,
+        low_watermark = low,
+        high_watermark = high,
         duration_ms = stats.duration.as_millis() as u64,
         "Partition state restored."
     );
