@@ -320,3 +320,62 @@ async fn topics_are_created_when_allowed() {
         assert_eq!(kafka.partition_count(t).await, Some(2), "{t}");
     }
 }
+
+/// Panics on the input `boom`; echoes everything else.
+struct PanicsOnBoom(EchoCounter);
+
+impl readmit::runtime::Processor for PanicsOnBoom {
+    type State = <EchoCounter as readmit::runtime::Processor>::State;
+    fn new_state(&self, topic: &str, partition: i32) -> Self::State {
+        self.0.new_state(topic, partition)
+    }
+    fn restore(&self, state: &mut Self::State, key: &[u8], value: Option<&[u8]>) {
+        self.0.restore(state, key, value)
+    }
+    fn process(
+        &self,
+        state: &mut Self::State,
+        msg: &readmit::runtime::InboundMessage,
+    ) -> readmit::runtime::Processed {
+        assert!(
+            msg.payload.as_deref() != Some(&b"boom"[..]),
+            "processor bug"
+        );
+        self.0.process(state, msg)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_processor_panic_stops_the_run_without_committing_past_it() {
+    let kafka = TestKafka::start(1);
+    let settings = kafka.settings("panic");
+    kafka.create_runtime_topics(&settings, 1).await;
+    let mut items = inputs(20, 3, 0);
+    items[10].1 = "boom".into();
+    kafka.produce_all(&settings.topics.input, &items).await;
+
+    let result = tokio::time::timeout(
+        Duration::from_secs(25),
+        run(
+            settings.clone(),
+            PanicsOnBoom(EchoCounter::new(&settings)),
+            CancellationToken::new(),
+        ),
+    )
+    .await
+    .expect("the run ends by itself");
+    let err = result.unwrap_err();
+    assert!(matches!(err, RuntimeError::Task(_)), "{err}");
+    assert!(err.to_string().contains("panicked"), "{err}");
+    let committed = kafka
+        .committed(&settings.kafka.group_id, &settings.topics.input, 1)
+        .await;
+    assert!(
+        committed[0] <= 10,
+        "committed {committed:?} past the failed offset 10"
+    );
+    let out = kafka
+        .read_topic(&settings.topics.risk_scores, 10, WAIT)
+        .await;
+    assert_eq!(out.len(), 10, "inputs before the panic were published");
+}

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use rdkafka::consumer::Consumer;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -107,7 +110,20 @@ pub async fn run<P: Processor>(
                         let failure = failure.clone();
                         let failed = failed.clone();
                         let join = tokio::spawn(async move {
-                            let result = task.run().await;
+                            // A panic (a processor bug) must stop the run, not leave the
+                            // partition silently unconsumed. The payload is not logged: it
+                            // may carry message content.
+                            let result = match AssertUnwindSafe(task.run()).catch_unwind().await {
+                                Ok(result) => result,
+                                Err(_panic) => {
+                                    tracing::error!(topic = %topic, partition, "Partition task panicked; stopping.");
+                                    set_failure(&failure, RuntimeError::Task(format!(
+                                        "partition task {topic}/{partition} panicked"
+                                    )));
+                                    failed.cancel();
+                                    return Err(PartitionError::Panicked);
+                                }
+                            };
                             if let Err(error) = &result {
                                 tracing::error!(%error, topic = %topic, partition, "Partition task failed; stopping.");
                                 set_failure(&failure, RuntimeError::Task(String::new()));
@@ -149,10 +165,18 @@ pub async fn run<P: Processor>(
             }
         }
     }
+    // The final steps block on the broker; each is bounded so shutdown is bounded even when
+    // the broker is unreachable (a step that overruns finishes in the background).
+    let step_timeout = Duration::from_millis(settings.consumer.request_timeout_ms);
     {
         let consumer = consumer.clone();
         let stats = stats.clone();
-        let _ = tokio::task::spawn_blocking(move || commit_sync_retrying(&consumer, &stats)).await;
+        bounded(
+            "offset commit",
+            step_timeout,
+            tokio::task::spawn_blocking(move || commit_sync_retrying(&consumer, &stats)),
+        )
+        .await;
     }
     drop(held);
     rebalance_rx.close();
@@ -163,11 +187,21 @@ pub async fn run<P: Processor>(
     if let Err(error) = publisher.flush(flush_timeout).await {
         tracing::warn!(%error, "Producer flush incomplete at shutdown; unacknowledged inputs will be redelivered.");
     }
-    driver.stop().await;
-    // Closing the consumer runs the revoke callback (which commits again); it blocks, so do
-    // it off the executor.
-    let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
-    let _ = tokio::task::spawn_blocking(move || drop(publisher)).await;
+    bounded("main-queue thread stop", step_timeout, driver.stop()).await;
+    // Closing the consumer runs the revoke callback (which commits again) and leaves the
+    // group; it blocks, so do it off the executor.
+    bounded(
+        "consumer close",
+        step_timeout,
+        tokio::task::spawn_blocking(move || drop(consumer)),
+    )
+    .await;
+    bounded(
+        "producer close",
+        step_timeout,
+        tokio::task::spawn_blocking(move || drop(publisher)),
+    )
+    .await;
     tracing::info!("Runtime stopped.");
 
     let summary = stats.snapshot();
@@ -175,6 +209,17 @@ pub async fn run<P: Processor>(
     match error {
         Some(error) => Err(error),
         None => Ok(summary),
+    }
+}
+
+/// Awaits `step` for at most `limit`; logs when it overran.
+async fn bounded<F: std::future::Future>(what: &str, limit: Duration, step: F) {
+    if tokio::time::timeout(limit, step).await.is_err() {
+        tracing::warn!(
+            step = what,
+            limit_ms = limit.as_millis() as u64,
+            "Shutdown step overran its time limit; continuing."
+        );
     }
 }
 

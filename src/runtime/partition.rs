@@ -50,6 +50,9 @@ pub enum PartitionError {
     /// Reading the partition failed fatally.
     #[error("consume failed: {0}")]
     Consume(rdkafka::error::KafkaError),
+    /// The task panicked (in the processor, most likely).
+    #[error("partition task panicked")]
+    Panicked,
 }
 
 /// What a partition task did.
