@@ -10,11 +10,25 @@ use std::time::Duration;
 
 use common::*;
 use readmit::config::Settings;
-use readmit::runtime::{dlq_headers, run, RunSummary, RuntimeError};
+use std::sync::{Arc, Mutex};
+
+use readmit::runtime::{
+    dlq_headers, run, run_with_observer, RunSummary, RuntimeError, RuntimeEvent, RuntimeObserver,
+};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(20);
+
+/// Records every runtime event.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<RuntimeEvent>>);
+
+impl RuntimeObserver for Recorder {
+    fn on_event(&self, event: &RuntimeEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
 
 fn spawn_run(
     settings: Settings,
@@ -70,13 +84,43 @@ async fn every_input_is_echoed_and_offsets_are_committed() {
     kafka.produce_all(&settings.topics.input, &items).await;
 
     let processor = EchoCounter::new(&settings);
-    let (token, handle) = spawn_run(settings.clone(), processor.clone());
+    let observer = Arc::new(Recorder::default());
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(run_with_observer(
+        settings.clone(),
+        processor.clone(),
+        token.clone(),
+        observer.clone(),
+    ));
     let out = kafka
         .read_topic(&settings.topics.risk_scores, items.len(), WAIT)
         .await;
     let summary = stop(token, handle).await;
 
     assert_eq!(out.len(), 300, "one echo per input");
+    // the observer saw every event the summary counts
+    let events = observer.0.lock().unwrap().clone();
+    let completed = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                RuntimeEvent::MessageCompleted {
+                    outcome: "echoed",
+                    records_produced: 2,
+                    dead_lettered: false
+                }
+            )
+        })
+        .count();
+    assert_eq!(completed, 300);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, RuntimeEvent::Restored(_)))
+            .count(),
+        3
+    );
     let payloads: BTreeSet<String> = out.iter().map(Record::payload_str).collect();
     let expected: BTreeSet<String> = items.iter().map(|(_, v)| v.clone()).collect();
     assert_eq!(payloads, expected);

@@ -15,7 +15,7 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::mpsc::error::TrySendError;
 
-use super::Stats;
+use super::{RuntimeEvent, Stats};
 
 /// A topic-partition pair.
 pub type TopicPartition = (String, i32);
@@ -86,7 +86,7 @@ impl ConsumerContext for RuntimeContext {
                 let parts = partitions(tpl);
                 tracing::info!(partitions = ?parts, "Partitions assigned.");
                 self.stats
-                    .update(|s| s.partitions_assigned += parts.len() as u64);
+                    .record(RuntimeEvent::PartitionsAssigned(parts.len()));
                 self.hand_over(|done| RebalanceEvent::Assign {
                     partitions: parts,
                     done,
@@ -96,7 +96,7 @@ impl ConsumerContext for RuntimeContext {
                 let parts = partitions(tpl);
                 tracing::info!(partitions = ?parts, "Partitions revoked; draining.");
                 self.stats
-                    .update(|s| s.partitions_revoked += parts.len() as u64);
+                    .record(RuntimeEvent::PartitionsRevoked(parts.len()));
                 self.hand_over(|done| RebalanceEvent::Revoke {
                     partitions: parts,
                     done,
@@ -105,7 +105,7 @@ impl ConsumerContext for RuntimeContext {
             }
             Rebalance::Error(error) => {
                 tracing::warn!(%error, "Rebalance error; continuing.");
-                self.stats.update(|s| s.rebalance_errors += 1);
+                self.stats.record(RuntimeEvent::RebalanceError);
             }
         }
     }
@@ -114,7 +114,7 @@ impl ConsumerContext for RuntimeContext {
         if let Err(error) = result {
             if !is_no_offset(&error) {
                 tracing::warn!(%error, "Offset commit failed; the next commit retries.");
-                self.stats.update(|s| s.commit_errors += 1);
+                self.stats.record(RuntimeEvent::CommitFailed);
             }
         }
     }
@@ -135,7 +135,7 @@ pub(crate) fn commit_sync<C: Consumer<RuntimeContext>>(consumer: &C, stats: &Sta
         Err(error) if is_no_offset(&error) => {}
         Err(error) => {
             tracing::warn!(%error, when, "Offset commit failed.");
-            stats.update(|s| s.commit_errors += 1);
+            stats.record(RuntimeEvent::CommitFailed);
         }
     }
 }

@@ -17,7 +17,7 @@ use super::consumer::{group_consumer_config, DriverEvent, GroupConsumer, MainQue
 use super::context::{is_no_offset, RebalanceEvent, RuntimeContext, TopicPartition};
 use super::partition::{PartitionError, PartitionReport, PartitionTask};
 use super::publisher::Publisher;
-use super::{Processor, RunSummary, RuntimeError, Stats};
+use super::{Processor, RunSummary, RuntimeError, RuntimeEvent, RuntimeObserver, Stats};
 use crate::config::Settings;
 
 struct Running {
@@ -36,10 +36,30 @@ pub async fn run<P: Processor>(
     processor: P,
     shutdown: CancellationToken,
 ) -> Result<RunSummary, RuntimeError> {
+    run_inner(settings, processor, shutdown, None).await
+}
+
+/// [`run`], also passing every [`RuntimeEvent`](super::RuntimeEvent) to `observer` as it
+/// happens (metrics).
+pub async fn run_with_observer<P: Processor>(
+    settings: Settings,
+    processor: P,
+    shutdown: CancellationToken,
+    observer: Arc<dyn RuntimeObserver>,
+) -> Result<RunSummary, RuntimeError> {
+    run_inner(settings, processor, shutdown, Some(observer)).await
+}
+
+async fn run_inner<P: Processor>(
+    settings: Settings,
+    processor: P,
+    shutdown: CancellationToken,
+    observer: Option<Arc<dyn RuntimeObserver>>,
+) -> Result<RunSummary, RuntimeError> {
     settings.validate()?;
     let settings = Arc::new(settings);
     let processor = Arc::new(processor);
-    let stats = Stats::default();
+    let stats = Stats::new(observer);
     super::topics::ensure_topics(&settings).await?;
     let publisher = Arc::new(Publisher::new(&settings, stats.clone())?);
 
@@ -232,7 +252,7 @@ fn commit_sync_retrying(consumer: &GroupConsumer, stats: &Stats) {
             Err(error) if is_no_offset(&error) => return,
             Err(error) => {
                 tracing::warn!(%error, attempt, "Shutdown offset commit failed.");
-                stats.update(|s| s.commit_errors += 1);
+                stats.record(RuntimeEvent::CommitFailed);
                 std::thread::sleep(Duration::from_millis(100 << attempt.min(3)));
             }
         }

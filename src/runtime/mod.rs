@@ -37,7 +37,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use coordinator::run;
+pub use coordinator::{run, run_with_observer};
 pub use restore::RestoreStats;
 
 /// Header names the runtime sets on dead-letter records.
@@ -324,21 +324,101 @@ impl Backoff {
     }
 }
 
-/// Run counters shared by the runtime's tasks and callbacks.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Stats(Arc<std::sync::Mutex<RunSummary>>);
+/// A notable runtime event. [`RunSummary`] counts them; a [`RuntimeObserver`] (metrics)
+/// sees each as it happens. No event carries message content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeEvent {
+    /// Partitions were assigned (count).
+    PartitionsAssigned(usize),
+    /// Partitions were revoked (count).
+    PartitionsRevoked(usize),
+    /// A `Rebalance::Error` callback.
+    RebalanceError,
+    /// An offset commit failed.
+    CommitFailed,
+    /// A partition's state was restored.
+    Restored(RestoreStats),
+    /// A message reached its final outcome (offset storable).
+    MessageCompleted {
+        /// The processor's outcome label.
+        outcome: &'static str,
+        /// Output records acknowledged.
+        records_produced: u64,
+        /// The input went to the dead-letter topic.
+        dead_lettered: bool,
+    },
+    /// A produce was retried after a transient failure.
+    ProduceRetried,
+    /// Messages were still in flight at a drain deadline (they are redelivered).
+    InFlightAbandoned(u64),
+}
+
+/// Receives [`RuntimeEvent`]s as they happen (e.g. to update Prometheus metrics). Called
+/// from partition tasks and consumer callbacks: keep it quick and non-blocking.
+pub trait RuntimeObserver: Send + Sync + 'static {
+    /// One event.
+    fn on_event(&self, event: &RuntimeEvent);
+}
+
+/// Run counters shared by the runtime's tasks and callbacks, plus the optional observer.
+#[derive(Clone, Default)]
+pub(crate) struct Stats {
+    summary: Arc<std::sync::Mutex<RunSummary>>,
+    observer: Option<Arc<dyn RuntimeObserver>>,
+}
+
+impl fmt::Debug for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stats").finish_non_exhaustive()
+    }
+}
 
 impl Stats {
-    /// Updates the counters; a poisoned lock (a panicked updater) is recovered, counters are
-    /// plain numbers and stay meaningful.
-    pub(crate) fn update(&self, f: impl FnOnce(&mut RunSummary)) {
-        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard);
+    pub(crate) fn new(observer: Option<Arc<dyn RuntimeObserver>>) -> Self {
+        Self {
+            summary: Arc::default(),
+            observer,
+        }
+    }
+
+    /// Counts `event` and passes it to the observer. A poisoned lock (a panicked updater) is
+    /// recovered: counters are plain numbers and stay meaningful.
+    pub(crate) fn record(&self, event: RuntimeEvent) {
+        {
+            let mut s = self.summary.lock().unwrap_or_else(|e| e.into_inner());
+            match &event {
+                RuntimeEvent::PartitionsAssigned(n) => s.partitions_assigned += *n as u64,
+                RuntimeEvent::PartitionsRevoked(n) => s.partitions_revoked += *n as u64,
+                RuntimeEvent::RebalanceError => s.rebalance_errors += 1,
+                RuntimeEvent::CommitFailed => s.commit_errors += 1,
+                RuntimeEvent::Restored(r) => s.restores.push(r.clone()),
+                RuntimeEvent::MessageCompleted {
+                    outcome,
+                    records_produced,
+                    dead_lettered,
+                } => {
+                    s.messages_completed += 1;
+                    s.records_produced += records_produced;
+                    if *dead_lettered {
+                        s.dead_lettered += 1;
+                    }
+                    *s.outcomes.entry(outcome).or_insert(0) += 1;
+                }
+                RuntimeEvent::ProduceRetried => s.produce_retries += 1,
+                RuntimeEvent::InFlightAbandoned(n) => s.abandoned_in_flight += n,
+            }
+        }
+        if let Some(observer) = &self.observer {
+            observer.on_event(&event);
+        }
     }
 
     /// A copy of the counters.
     pub(crate) fn snapshot(&self) -> RunSummary {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.summary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

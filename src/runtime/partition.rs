@@ -27,7 +27,7 @@ use super::context::RuntimeContext;
 use super::offsets::{OffsetError, OffsetTracker};
 use super::publisher::{Publisher, SettleError, Settled};
 use super::restore::{restore_partition, RestoreError, RestoreStats};
-use super::{InboundMessage, Processor, Stats};
+use super::{InboundMessage, Processor, RuntimeEvent, Stats};
 use crate::config::Settings;
 
 /// Why a partition task stopped with an error.
@@ -103,7 +103,7 @@ impl<P: Processor> PartitionTask<P> {
             r = restore => r?,
             _ = self.drain.cancelled() => return Ok(report),
         };
-        self.stats.update(|s| s.restores.push(restored.clone()));
+        self.stats.record(RuntimeEvent::Restored(restored.clone()));
         report.restore = Some(restored);
 
         let max_in_flight = self.settings.consumer.max_in_flight_per_partition;
@@ -159,7 +159,7 @@ impl<P: Processor> PartitionTask<P> {
                         "Drain deadline passed; unfinished messages will be redelivered."
                     );
                     self.stats
-                        .update(|s| s.abandoned_in_flight += report.abandoned);
+                        .record(RuntimeEvent::InFlightAbandoned(report.abandoned));
                     break;
                 }
             }
@@ -174,13 +174,10 @@ impl<P: Processor> PartitionTask<P> {
         report: &mut PartitionReport,
     ) -> Result<(), PartitionError> {
         let settled = result.map_err(|source| PartitionError::Settle { offset, source })?;
-        self.stats.update(|s| {
-            s.messages_completed += 1;
-            s.records_produced += settled.records_produced;
-            if settled.dead_lettered {
-                s.dead_lettered += 1;
-            }
-            *s.outcomes.entry(outcome).or_insert(0) += 1;
+        self.stats.record(RuntimeEvent::MessageCompleted {
+            outcome,
+            records_produced: settled.records_produced,
+            dead_lettered: settled.dead_lettered,
         });
         report.completed += 1;
         if let Some(storable) = tracker.complete(offset)? {

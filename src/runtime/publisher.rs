@@ -218,7 +218,7 @@ impl Publisher {
                 "Produce failed transiently; retrying."
             );
             *retries += 1;
-            self.stats.update(|s| s.produce_retries += 1);
+            self.stats.record(super::RuntimeEvent::ProduceRetried);
             tokio::time::sleep(delay).await;
             attempt = attempt.saturating_add(1);
             attempt_result = self.enqueue(record).await;
