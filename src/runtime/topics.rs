@@ -167,6 +167,8 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
         }
     }
     problems.dedup();
+    // Destroying a client joins its threads: do it off the executor.
+    let _ = tokio::task::spawn_blocking(move || drop(admin)).await;
     match (problems.is_empty(), input_count) {
         (true, Some(input_partitions)) => Ok(TopicLayout {
             input_partitions,
