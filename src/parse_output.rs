@@ -11,8 +11,8 @@
 
 use serde::Serialize;
 
-use crate::adt::{AdtError, AdtEvent, DateTimeValue, FieldValue};
-use crate::hl7::{self, Message, ParseError};
+use crate::adt::{AdtError, AdtEvent, CompactString, DateTimeValue, FieldValue};
+use crate::hl7::{self, CountMismatch, Message, ParseError, Trailer};
 
 /// One line of `readmit parse` output.
 #[derive(Debug, Serialize)]
@@ -179,12 +179,36 @@ pub fn records<'a>(input: &'a [u8], file: Option<&'a str>) -> impl Iterator<Item
         })
 }
 
+/// Batch/file trailer counts (BTS-1, FTS-1) in `input` that disagree with what it holds, as
+/// one sentence each (no values from the messages). A mismatch is a warning: every message is
+/// still reported by [`records`].
+pub fn count_warnings(input: &[u8]) -> Vec<String> {
+    hl7::split_messages(input)
+        .count_mismatches()
+        .iter()
+        .map(|m: &CountMismatch| {
+            let (segment, what) = match m.trailer {
+                Trailer::Batch => ("BTS-1", "messages"),
+                Trailer::File => ("FTS-1", "batches"),
+            };
+            format!(
+                "{segment} declares {} {what}, the input holds {}",
+                m.declared, m.actual
+            )
+        })
+        .collect()
+}
+
+fn string(v: Option<CompactString>) -> Option<String> {
+    v.map(CompactString::into_string)
+}
+
 fn field_value(v: FieldValue) -> Option<String> {
-    v.into_value()
+    string(v.into_value())
 }
 
 fn field_raw(v: FieldValue<DateTimeValue>) -> Option<String> {
-    v.into_value().map(|d| d.raw)
+    string(v.into_value().map(|d| d.raw))
 }
 
 impl MessageRecord {
@@ -205,13 +229,13 @@ impl MessageRecord {
         let visit = visit.unwrap_or_default();
         let first_id = patient.identifiers.into_iter().next().unwrap_or_default();
         MessageRecord {
-            message_type: Some(message_type),
-            trigger_event: Some(trigger_code),
-            control_id,
-            version,
-            sending_facility,
-            patient_id: first_id.id,
-            assigning_authority: first_id.assigning_authority,
+            message_type: Some(message_type.into_string()),
+            trigger_event: Some(trigger_code.into_string()),
+            control_id: string(control_id),
+            version: string(version),
+            sending_facility: string(sending_facility),
+            patient_id: string(first_id.id),
+            assigning_authority: string(first_id.assigning_authority),
             sex: field_value(patient.sex),
             birth_date: field_raw(patient.birth_date),
             race: field_value(patient.race),
@@ -226,9 +250,9 @@ impl MessageRecord {
             diagnoses: diagnoses
                 .into_iter()
                 .map(|d| DiagnosisRecord {
-                    code: d.code,
-                    system: d.coding_system,
-                    diagnosis_type: d.diagnosis_type,
+                    code: string(d.code),
+                    system: string(d.coding_system),
+                    diagnosis_type: string(d.diagnosis_type),
                 })
                 .collect(),
             extra: Extra {

@@ -198,3 +198,24 @@ fn non_adt_message_is_an_error_record() {
     assert_eq!(recs[0]["error"]["field"], 9);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRET-ID"));
 }
+
+#[test]
+fn batch_count_mismatch_is_a_warning() {
+    let Some(dir) = samples_dir() else { return };
+    let file = dir.join("cosyte__hl7/test/fixtures/batch/count-mismatch.hl7");
+    let out = readmit()
+        .arg("parse")
+        .arg(&file)
+        .output()
+        .expect("run readmit");
+    assert_eq!(out.status.code(), Some(0), "a count mismatch does not fail");
+    let recs = lines(&out);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1]["control_id"], "MSGC0002");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning")
+            && stderr.contains("BTS-1 declares 3 messages, the input holds 2"),
+        "{stderr}"
+    );
+}

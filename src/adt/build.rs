@@ -1,105 +1,81 @@
-//! [`AdtEvent::from_message`]: one pass over the segments, reading each value once.
+//! [`AdtEvent::from_message`]: one pass over the segments, one split per segment used.
 //!
-//! Helpers here sit on top of the `hl7` accessors and add what the event needs: trimming,
-//! the absent / null / value distinction at component level, HD fallback (&1, else &2) and
-//! "last non-empty repetition".
+//! On top of the single-pass field access in [`super::raw`] this adds what the event needs:
+//! trimming, the absent / null / value distinction at component level, HD fallback (&1, else
+//! &2) and "last non-empty repetition".
 
-use std::borrow::Cow;
+use compact_str::CompactString;
 
-use crate::hl7::{Component, Field, Message, Repetition, Segment, Timestamp};
+use crate::hl7::{Delimiters, Message, Segment, Timestamp};
 
+use super::raw::{self, Fields};
 use super::{
     AdtError, AdtEvent, DateTimeValue, Diagnosis, FieldValue, Merge, Patient, PatientIdentifier,
     Procedures, Trigger, TriggerSource, Visit,
 };
 
-/// Trims the padding real feeds put around values (spaces, tabs).
-#[inline]
-fn trim(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
-}
-
-/// An unescaped value, trimmed, as an owned `String`; `None` when empty, only blanks or `""`.
-#[inline]
-fn owned(v: Option<Cow<'_, str>>) -> Option<String> {
-    let v = v?;
-    let t = trim(&v);
-    if t.is_empty() {
-        None
-    } else {
-        Some(t.to_owned())
-    }
-}
-
-/// Subcomponent 1 of a component: the value of a primitive (ST/ID/IS/NM/TS) component, and the
-/// namespace of an HD or the code of a CWE in a component position.
-#[inline]
-fn text(c: Component<'_>) -> Option<String> {
-    owned(c.subcomponent(1).value())
-}
-
 /// An HD in a component position: namespace ID (&1), else universal ID (&2).
 #[inline]
-fn hd(c: Component<'_>) -> Option<String> {
-    text(c).or_else(|| owned(c.subcomponent(2).value()))
+fn hd(comp: &[u8], d: &Delimiters) -> Option<CompactString> {
+    raw::comp_text(comp, d).or_else(|| raw::text(raw::subcomponent(comp, d, 2), d))
 }
 
 #[inline]
-fn datetime(raw: String) -> DateTimeValue {
+fn datetime(raw: CompactString) -> DateTimeValue {
     let parsed = Timestamp::parse(&raw).ok();
     DateTimeValue { raw, parsed }
 }
 
-/// Component `comp` of the first repetition of `field`, keeping absent / null / value apart.
-/// A whole-field `""` nulls every component; so does a component that is exactly `""`.
+/// Component `comp` of the first repetition of raw `field`, keeping absent / null / value
+/// apart. A whole-field `""` nulls every component; so does a component that is exactly `""`.
 #[inline]
 fn tri<T>(
-    field: Field<'_>,
+    field: &[u8],
+    d: &Delimiters,
     comp: usize,
-    read: impl FnOnce(Component<'_>) -> Option<T>,
+    read: impl FnOnce(&[u8], &Delimiters) -> Option<T>,
 ) -> FieldValue<T> {
     if field.is_empty() {
         return FieldValue::Absent;
     }
-    if field.is_null() {
+    if raw::is_null(field) {
         return FieldValue::Null;
     }
-    let c = field.component(comp);
-    if c.is_null() {
+    let c = raw::component(field, d, comp);
+    if raw::is_null(c) {
         return FieldValue::Null;
     }
-    match read(c) {
+    match read(c, d) {
         Some(v) => FieldValue::Value(v),
         None => FieldValue::Absent,
     }
 }
 
 #[inline]
-fn tri_text(seg: &Segment<'_>, field: usize, comp: usize) -> FieldValue {
-    tri(seg.field(field), comp, text)
+fn tri_text(f: &Fields<'_>, field: usize) -> FieldValue {
+    tri(f.get(field), &f.d, 1, raw::comp_text)
 }
 
 #[inline]
-fn tri_datetime(seg: &Segment<'_>, field: usize) -> FieldValue<DateTimeValue> {
-    tri(seg.field(field), 1, |c| text(c).map(datetime))
+fn tri_datetime(f: &Fields<'_>, field: usize) -> FieldValue<DateTimeValue> {
+    tri(f.get(field), &f.d, 1, |c, d| {
+        raw::comp_text(c, d).map(datetime)
+    })
 }
 
 /// PV1-45: the last repetition with a value (the field repeats in v2.4–2.5.1); null when the
-/// field or its only repetition is `""`.
-fn last_datetime(field: Field<'_>) -> FieldValue<DateTimeValue> {
+/// field or its only repetitions are `""`.
+fn last_datetime(field: &[u8], d: &Delimiters) -> FieldValue<DateTimeValue> {
     if field.is_empty() {
         return FieldValue::Absent;
     }
-    if field.is_null() {
-        return FieldValue::Null;
-    }
     let mut last = None;
     let mut saw_null = false;
-    for rep in field.repetitions() {
-        let c = rep.component(1);
-        if rep.is_null() || c.is_null() {
+    for rep in raw::repetitions(field, d) {
+        let c = raw::rep_component(rep, d, 1);
+        if raw::is_null(rep) || raw::is_null(c) {
             saw_null = true;
-        } else if let Some(v) = text(c) {
+        } else if let Some(v) = raw::comp_text(c, d) {
             last = Some(v);
         }
     }
@@ -110,50 +86,52 @@ fn last_datetime(field: Field<'_>) -> FieldValue<DateTimeValue> {
     }
 }
 
-fn identifier(rep: Repetition<'_>) -> PatientIdentifier {
+fn identifier(rep: &[u8], d: &Delimiters) -> PatientIdentifier {
     PatientIdentifier {
-        id: text(rep.component(1)),
-        assigning_authority: hd(rep.component(4)),
-        identifier_type: text(rep.component(5)),
+        id: raw::comp_text(raw::rep_component(rep, d, 1), d),
+        assigning_authority: hd(raw::rep_component(rep, d, 4), d),
+        identifier_type: raw::comp_text(raw::rep_component(rep, d, 5), d),
     }
 }
 
 /// Every repetition of a CX list (PID-3, MRG-1); empty for an empty or `""` field.
-fn identifiers(field: Field<'_>) -> Vec<PatientIdentifier> {
-    if field.is_empty() || field.is_null() {
+fn identifiers(field: &[u8], d: &Delimiters) -> Vec<PatientIdentifier> {
+    if field.is_empty() || raw::is_null(field) {
         return Vec::new();
     }
-    let mut out = Vec::with_capacity(field.repetition_count());
-    out.extend(field.repetitions().map(identifier));
-    out
+    raw::repetitions(field, d)
+        .map(|rep| identifier(rep, d))
+        .collect()
 }
 
-fn patient(pid: &Segment<'_>) -> Patient {
-    let address = pid.field(11);
+fn patient(pid: &Fields<'_>) -> Patient {
+    let d = &pid.d;
+    let address = pid.get(11);
     Patient {
-        identifiers: identifiers(pid.field(3)),
+        identifiers: identifiers(pid.get(3), d),
         birth_date: tri_datetime(pid, 7),
-        sex: tri_text(pid, 8, 1),
-        race: tri_text(pid, 10, 1),
-        zip: tri(address, 5, text),
-        county: tri(address, 9, text),
-        death_indicator: tri_text(pid, 30, 1),
+        sex: tri_text(pid, 8),
+        race: tri_text(pid, 10),
+        zip: tri(address, d, 5, raw::comp_text),
+        county: tri(address, d, 9, raw::comp_text),
+        death_indicator: tri_text(pid, 30),
     }
 }
 
-fn visit(pv1: &Segment<'_>) -> Visit {
-    let location = pv1.field(3);
+fn visit(pv1: &Fields<'_>) -> Visit {
+    let d = &pv1.d;
+    let location = pv1.get(3);
     Visit {
-        patient_class: tri_text(pv1, 2, 1),
-        point_of_care: tri(location, 1, text),
-        facility: tri(location, 4, hd),
-        admission_type: tri_text(pv1, 4, 1),
-        hospital_service: tri_text(pv1, 10, 1),
-        admit_source: tri_text(pv1, 14, 1),
-        visit_number: tri_text(pv1, 19, 1),
-        discharge_disposition: tri_text(pv1, 36, 1),
+        patient_class: tri_text(pv1, 2),
+        point_of_care: tri(location, d, 1, raw::comp_text),
+        facility: tri(location, d, 4, hd),
+        admission_type: tri_text(pv1, 4),
+        hospital_service: tri_text(pv1, 10),
+        admit_source: tri_text(pv1, 14),
+        visit_number: tri_text(pv1, 19),
+        discharge_disposition: tri_text(pv1, 36),
         admit_datetime: tri_datetime(pv1, 44),
-        discharge_datetime: last_datetime(pv1.field(45)),
+        discharge_datetime: last_datetime(pv1.get(45), d),
     }
 }
 
@@ -169,22 +147,22 @@ fn dg1_coding_method_used(version: Option<&str>) -> bool {
     }
 }
 
-fn diagnosis(dg1: &Segment<'_>, coding_method_used: bool) -> Diagnosis {
-    let code = dg1.field(3);
-    let coding_system = match text(code.component(3)) {
+fn diagnosis(dg1: &Fields<'_>, coding_method_used: bool) -> Diagnosis {
+    let d = &dg1.d;
+    let code = dg1.get(3);
+    let coding_system = match raw::comp_text(raw::component(code, d, 3), d) {
         Some(s) => Some(s),
-        None if coding_method_used => text(dg1.field(2).component(1)),
+        None if coding_method_used => raw::comp_text(raw::component(dg1.get(2), d, 1), d),
         None => None,
     };
-    let priority = dg1
-        .field(15)
-        .component(1)
-        .value()
-        .and_then(|p| trim(&p).parse::<u32>().ok());
+    let priority = raw::component(dg1.get(15), d, 1);
+    let priority = std::str::from_utf8(priority)
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok());
     Diagnosis {
-        code: text(code.component(1)),
+        code: raw::comp_text(raw::component(code, d, 1), d),
         coding_system,
-        diagnosis_type: text(dg1.field(6).component(1)),
+        diagnosis_type: raw::comp_text(raw::component(dg1.get(6), d, 1), d),
         priority,
     }
 }
@@ -202,6 +180,12 @@ fn upper_id(seg: &Segment<'_>) -> [u8; 3] {
     }
 }
 
+/// Value of component `n` (subcomponent 1) of raw field `field`.
+#[inline]
+fn comp(f: &Fields<'_>, field: usize, n: usize) -> Option<CompactString> {
+    raw::comp_text(raw::component(f.get(field), &f.d, n), &f.d)
+}
+
 impl AdtEvent {
     /// Reads a parsed message into an event.
     ///
@@ -211,25 +195,25 @@ impl AdtEvent {
     pub fn from_message(msg: &Message<'_>) -> Result<AdtEvent, AdtError> {
         let mut segments = msg.segments();
         let msh = segments.next().ok_or(AdtError::MissingMessageType)?;
-        let msg_type = msh.field(9);
-        let message_type = text(msg_type.component(1)).ok_or(AdtError::MissingMessageType)?;
+        let msh = Fields::of(&msh, true);
+        let message_type = comp(&msh, 9, 1).ok_or(AdtError::MissingMessageType)?;
         if !message_type.eq_ignore_ascii_case("ADT") {
             return Err(AdtError::NotAdt);
         }
-        let msh_trigger = text(msg_type.component(2));
-        let version = text(msh.field(12).component(1));
+        let msh_trigger = comp(&msh, 9, 2);
+        let version = comp(&msh, 12, 1);
         let coding_method_used = dg1_coding_method_used(version.as_deref());
 
         let mut evn = None;
         let mut patient_seg = None;
-        let mut last_pid = None;
+        let mut last_pid: Option<Segment<'_>> = None;
         let mut visit_seg = None;
         let mut diagnoses = Vec::new();
         let mut procedures = Procedures::default();
         let mut merges = Vec::new();
         for seg in segments {
             match &upper_id(&seg) {
-                b"EVN" if evn.is_none() => evn = Some(seg),
+                b"EVN" if evn.is_none() => evn = Some(Fields::of(&seg, false)),
                 b"PID" => {
                     if patient_seg.is_none() {
                         patient_seg = Some(seg);
@@ -237,20 +221,24 @@ impl AdtEvent {
                     last_pid = Some(seg);
                 }
                 b"PV1" if visit_seg.is_none() => visit_seg = Some(seg),
-                b"DG1" => diagnoses.push(diagnosis(&seg, coding_method_used)),
+                b"DG1" => diagnoses.push(diagnosis(&Fields::of(&seg, false), coding_method_used)),
                 b"PR1" => {
                     procedures.count += 1;
-                    if let Some(code) = text(seg.field(3).component(1)) {
+                    if let Some(code) = comp(&Fields::of(&seg, false), 3, 1) {
                         procedures.codes.push(code);
                     }
                 }
-                b"MRG" => merges.push(Merge {
-                    surviving: last_pid
-                        .map(|p| identifiers(p.field(3)))
-                        .unwrap_or_default(),
-                    prior_identifiers: identifiers(seg.field(1)),
-                    prior_visit: text(seg.field(5).component(1)),
-                }),
+                b"MRG" => {
+                    let mrg = Fields::of(&seg, false);
+                    let surviving = last_pid
+                        .map(|p| identifiers(Fields::of(&p, false).get(3), &mrg.d))
+                        .unwrap_or_default();
+                    merges.push(Merge {
+                        surviving,
+                        prior_identifiers: identifiers(mrg.get(1), &mrg.d),
+                        prior_visit: comp(&mrg, 5, 1),
+                    });
+                }
                 _ => {}
             }
         }
@@ -259,32 +247,30 @@ impl AdtEvent {
             Some(t) => (t, TriggerSource::Msh9),
             None => {
                 let t = evn
-                    .and_then(|e| text(e.field(1).component(1)))
+                    .as_ref()
+                    .and_then(|e| comp(e, 1, 1))
                     .ok_or(AdtError::MissingTrigger)?;
                 (t, TriggerSource::Evn1)
             }
         };
 
-        let evn_time = |n: usize| {
-            evn.and_then(|e| text(e.field(n).component(1)))
-                .map(datetime)
-        };
+        let evn_time = |n: usize| evn.as_ref().and_then(|e| comp(e, n, 1)).map(datetime);
         Ok(AdtEvent {
             trigger: Trigger::from_code(&trigger_code),
             trigger_code,
             trigger_source,
             message_type,
-            structure: text(msg_type.component(3)),
-            control_id: text(msh.field(10).component(1)),
-            processing_id: text(msh.field(11).component(1)),
+            structure: comp(&msh, 9, 3),
+            control_id: comp(&msh, 10, 1),
+            processing_id: comp(&msh, 11, 1),
             version,
-            sending_application: text(msh.field(3).component(1)),
-            sending_facility: text(msh.field(4).component(1)),
-            message_time: text(msh.field(7).component(1)).map(datetime),
+            sending_application: comp(&msh, 3, 1),
+            sending_facility: comp(&msh, 4, 1),
+            message_time: comp(&msh, 7, 1).map(datetime),
             event_recorded: evn_time(2),
             event_occurred: evn_time(6),
-            patient: patient_seg.as_ref().map(patient),
-            visit: visit_seg.as_ref().map(visit),
+            patient: patient_seg.map(|s| patient(&Fields::of(&s, false))),
+            visit: visit_seg.map(|s| visit(&Fields::of(&s, false))),
             diagnoses,
             procedures,
             merges,

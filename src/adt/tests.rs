@@ -182,7 +182,7 @@ fn pv1_tri_state_absent_null_value() {
         &[(2, "I"), (3, "\"\""), (10, "\"\"^X"), (36, "\"\"")],
     );
     let v = ok(&format!("{MSH_A03}{pv1}")).visit.expect("PV1");
-    assert_eq!(v.patient_class, FieldValue::Value("I".to_owned()));
+    assert_eq!(v.patient_class, FieldValue::Value("I".into()));
     assert!(v.point_of_care.is_null());
     assert!(v.facility.is_null());
     assert!(v.admission_type.is_absent());
@@ -342,7 +342,9 @@ fn merges_pair_each_mrg_with_the_pid_before_it() {
     assert_eq!(e.trigger, Trigger::A40);
     assert_eq!(e.merges.len(), 2);
     let ids = |v: &[PatientIdentifier]| -> Vec<Option<String>> {
-        v.iter().map(|i| i.id.clone()).collect()
+        v.iter()
+            .map(|i| i.id.as_deref().map(str::to_owned))
+            .collect()
     };
     assert_eq!(ids(&e.merges[0].surviving), [Some("S1".to_owned())]);
     assert_eq!(

@@ -103,6 +103,17 @@ fn emit(
         *bad_message |= record.is_error();
         write_record(out, &record, format)?;
     }
+    let warnings = parse_output::count_warnings(input);
+    if !warnings.is_empty() {
+        // Keep stderr after the records it is about.
+        out.flush()?;
+        for w in warnings {
+            eprintln!(
+                "readmit parse: warning: {}: {w}",
+                file.unwrap_or("standard input")
+            );
+        }
+    }
     Ok(())
 }
 
