@@ -197,16 +197,20 @@ fn simulated_index_discharges_and_histories_match_the_dataset() {
         let msg = Message::parse(&record.payload).unwrap();
         let ev = AdtEvent::from_message(&msg).unwrap();
         let control = (
-            ev.sending_facility.clone().unwrap(),
-            ev.control_id.clone().unwrap(),
+            ev.sending_facility.as_deref().unwrap().to_string(),
+            ev.control_id.as_deref().unwrap().to_string(),
         );
         if !seen_controls.insert(control) {
             assert_eq!(record.role, Role::Duplicate);
             continue;
         }
-        let mrn = ev.patient_key().unwrap().id.clone().unwrap();
+        let mrn = ev.patient_key().unwrap().id.as_deref().unwrap().to_string();
         if ev.trigger == Trigger::A40 {
-            let retired = ev.merges[0].prior_identifiers[0].id.clone().unwrap();
+            let retired = ev.merges[0].prior_identifiers[0]
+                .id
+                .as_deref()
+                .unwrap()
+                .to_string();
             let old = histories.remove(&retired).unwrap();
             histories.entry(mrn).or_default().absorb(old);
             merges += 1;

@@ -160,12 +160,12 @@ fn every_message_parses_and_every_malformed_record_fails() {
                 let msg = Message::parse(&r.payload)
                     .unwrap_or_else(|e| panic!("record {i} ({:?}): {e}", r.role));
                 let ev = AdtEvent::from_message(&msg).unwrap();
-                assert_eq!(ev.trigger_code, r.trigger);
+                assert_eq!(ev.trigger_code.as_str(), r.trigger);
                 assert_eq!(ev.version.as_deref(), Some("2.5"));
                 let key = ev.patient_key().unwrap();
                 assert_eq!(key.identifier_type.as_deref(), Some("MR"));
                 assert_eq!(key.assigning_authority.as_deref(), Some("READMIT_SIM"));
-                let control = ev.control_id.clone().unwrap();
+                let control = ev.control_id.as_deref().unwrap().to_string();
                 let prior = control_ids.insert(control, r.payload.clone());
                 if r.role == Role::Duplicate {
                     assert_eq!(prior.as_ref(), Some(&r.payload), "duplicate {i}");

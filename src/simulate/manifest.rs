@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{RecordKind, SimRecord};
 
-/// One index encounter (dataset row).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One index encounter (dataset row). `Debug` leaves out the identifiers.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct IndexEncounter {
     /// Dataset `encounter_id`.
     pub encounter_id: u64,
@@ -24,8 +24,8 @@ pub struct IndexEncounter {
     pub index_eligible: bool,
 }
 
-/// One malformed record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One malformed record. `Debug` leaves out the identifiers.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct MalformedEntry {
     /// 0-based position of the record in the stream.
     pub record: u64,
@@ -35,6 +35,24 @@ pub struct MalformedEntry {
     pub patient_nbr: u64,
     /// Dataset `encounter_id` of the message it follows.
     pub encounter_id: Option<u64>,
+}
+
+impl std::fmt::Debug for IndexEncounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexEncounter")
+            .field("label", &self.label)
+            .field("index_eligible", &self.index_eligible)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for MalformedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MalformedEntry")
+            .field("record", &self.record)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The manifest.
