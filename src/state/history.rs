@@ -79,8 +79,9 @@ pub struct ScoredDischarge {
     pub probability: f32,
     /// Hash of the feature vector last scored: an A08 re-scores only when it changes.
     pub features_hash: u64,
-    /// Set once a readmission outcome was published, so it is published once.
-    pub readmitted: bool,
+    /// Visit hash of the admission that counted as this discharge's readmission (0 = none
+    /// yet), so the outcome is published once and an A11 of that admission can undo it.
+    pub readmitted_by: u64,
     /// Set by an A13 (cancel discharge): the alert was retracted.
     pub retracted: bool,
 }
@@ -330,12 +331,25 @@ impl PatientHistory {
     pub fn readmissions(&mut self, admitted_at: u32, visit: u64) -> Vec<ScoredDischarge> {
         let mut out = Vec::new();
         for s in &mut self.scored {
-            if s.readmitted || s.retracted || s.visit == visit {
+            if s.readmitted_by != 0 || s.retracted || s.visit == visit {
                 continue;
             }
             if admitted_at >= s.discharged_at && admitted_at - s.discharged_at <= READMISSION_WINDOW
             {
-                s.readmitted = true;
+                s.readmitted_by = visit.max(1);
+                out.push(*s);
+            }
+        }
+        out
+    }
+
+    /// Undoes the readmissions an admission created (A11 cancels it); returns the discharges
+    /// whose outcome must be withdrawn.
+    pub fn cancel_readmissions(&mut self, visit: u64) -> Vec<ScoredDischarge> {
+        let mut out = Vec::new();
+        for s in &mut self.scored {
+            if s.readmitted_by != 0 && s.readmitted_by == visit.max(1) {
+                s.readmitted_by = 0;
                 out.push(*s);
             }
         }
@@ -462,7 +476,7 @@ mod tests {
             tier: 2,
             probability: 0.3,
             features_hash: 5,
-            readmitted: false,
+            readmitted_by: 0,
             retracted: false,
         });
         assert!(h.readmissions(T0 + 31 * DAY, 2).is_empty());
@@ -470,6 +484,11 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].alert_id, 77);
         assert!(h.readmissions(T0 + 13 * DAY, 3).is_empty());
+        // Cancelling the readmitting admission withdraws the outcome; another admission may
+        // then count.
+        assert!(h.cancel_readmissions(3).is_empty());
+        assert_eq!(h.cancel_readmissions(2).len(), 1);
+        assert_eq!(h.readmissions(T0 + 14 * DAY, 4).len(), 1);
     }
 
     #[test]
