@@ -215,6 +215,29 @@ impl TestKafka {
     /// Reads `topic` from the beginning until `expected` records arrived or `timeout` passed;
     /// returns what arrived (callers assert the count).
     pub async fn read_topic(&self, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+        self.read_inner(topic, expected, timeout, None).await
+    }
+
+    /// Reads `topic` from the beginning until at least `min` records arrived and then none
+    /// for `idle` (or `timeout` passed).
+    pub async fn read_until_idle(
+        &self,
+        topic: &str,
+        min: usize,
+        idle: Duration,
+        timeout: Duration,
+    ) -> Vec<Record> {
+        self.read_inner(topic, usize::MAX, timeout, Some((min, idle)))
+            .await
+    }
+
+    async fn read_inner(
+        &self,
+        topic: &str,
+        expected: usize,
+        timeout: Duration,
+        idle_stop: Option<(usize, Duration)>,
+    ) -> Vec<Record> {
         let partitions = self.partition_count(topic).await.unwrap_or(1);
         let consumer: StreamConsumer = self
             .client_config()
@@ -232,7 +255,13 @@ impl TestKafka {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut out = Vec::new();
         while out.len() < expected {
-            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            let wait_until = match idle_stop {
+                Some((min, idle)) if out.len() >= min => {
+                    deadline.min(tokio::time::Instant::now() + idle)
+                }
+                _ => deadline,
+            };
+            match tokio::time::timeout_at(wait_until, consumer.recv()).await {
                 Ok(Ok(m)) => out.push(Record {
                     partition: m.partition(),
                     offset: m.offset(),
@@ -273,11 +302,7 @@ impl TestKafka {
         tokio::time::sleep(settle).await;
         // Re-read everything; stop once the first count is reached and the topic is idle.
         let again = self
-            .read_topic(
-                topic,
-                usize::MAX,
-                timeout.min(settle * 4 + Duration::from_secs(3)),
-            )
+            .read_until_idle(topic, first.len(), settle, timeout)
             .await;
         if again.len() >= first.len() {
             again
