@@ -8,6 +8,9 @@
 //! | [`adt`] | typed ADT events (A01, A03, A08, …) built from a parsed [`hl7::Message`]. |
 //! | [`parse_output`] | what `readmit parse` prints: one JSON/text record per message. |
 //! | [`simulate`] | `readmit simulate`: Diabetes-130 rows → per-patient HL7 v2.5 ADT streams (demo, parity and load-test input). |
+//! | [`config`] | layered `Settings` (defaults → `config/default.toml` → `--config` → `READMIT__*` env), `validate()`. |
+//! | [`runtime`] | domain-agnostic Kafka runtime: `Processor` plug-in, per-partition tasks, changelog restore, at-least-once offsets, DLQ. |
+//! | [`shutdown`] | SIGTERM/SIGINT → `CancellationToken`. |
 //!
 //! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
 //! as modules beside these; see `README.md` for the flow.

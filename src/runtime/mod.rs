@@ -21,7 +21,7 @@
 //! Module map: [`context`] (rebalance hooks), [`consumer`] (client config, main-queue driver),
 //! [`partition`] (per-partition task), [`offsets`] (in-order ack tracking), [`publisher`]
 //! (producer, retries, dead letters), [`restore`] (changelog replay), [`topics`] (start-up
-//! topic checks and creation), [`coordinator`] (the [`run`] loop).
+//! topic checks and creation), `coordinator` (the [`run`] loop).
 
 pub mod consumer;
 pub mod context;

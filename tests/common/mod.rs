@@ -1,7 +1,9 @@
 //! Shared Kafka test harness.
 //!
 //! [`TestKafka::start`] picks the broker: when `KAFKA_BOOTSTRAP_SERVERS` is set, that real
-//! broker (e.g. tansu, see DEVELOPERS.md); otherwise an in-process `rdkafka` `MockCluster`
+//! broker (e.g. tansu 0.6: `tansu broker --listener-url tcp://127.0.0.1:19092
+//! --advertised-listener-url tcp://127.0.0.1:19092 --storage-engine memory://tansu/`, then
+//! `KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 cargo test --test runtime_pipeline`); otherwise an in-process `rdkafka` `MockCluster`
 //! that lives as long as the `TestKafka`. Every test uses fresh random topic and group names
 //! ([`unique`]), so tests can run in parallel and against a shared broker.
 //!
