@@ -423,3 +423,48 @@ async fn a_processor_panic_stops_the_run_without_committing_past_it() {
         .await;
     assert_eq!(out.len(), 10, "inputs before the panic were published");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_broker_fails_start_up_with_a_clear_error() {
+    let kafka = TestKafka::start(1);
+    let mut settings = kafka.settings("unreachable");
+    settings.kafka.bootstrap_servers = "127.0.0.1:1".into();
+    settings.consumer.request_timeout_ms = 1_000;
+    let err = tokio::time::timeout(
+        Duration::from_secs(15),
+        run(
+            settings.clone(),
+            EchoCounter::new(&settings),
+            CancellationToken::new(),
+        ),
+    )
+    .await
+    .expect("start-up fails in bounded time")
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cluster metadata could not be fetched from kafka.bootstrap_servers"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_settings_are_rejected_before_connecting() {
+    let kafka = TestKafka::start(1);
+    let mut settings = kafka.settings("invalid");
+    settings.consumer.drain_timeout_ms = settings.consumer.session_timeout_ms;
+    let err = run(
+        settings.clone(),
+        EchoCounter::new(&settings),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, RuntimeError::Config(_)), "{err}");
+    assert!(
+        err.to_string().contains(
+            "consumer.drain_timeout_ms (6000) must be below consumer.session_timeout_ms (6000)"
+        ),
+        "{err}"
+    );
+}
