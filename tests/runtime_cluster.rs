@@ -1,7 +1,8 @@
 //! Runtime under group changes and faults: two instances share a group (and hand partitions
 //! and their state over when one stops), and a broker outage mid-stream loses nothing.
-//! The outage tests need the mock cluster (they take its broker down) and skip with a printed
-//! reason on a real broker.
+//! A state (changelog) write never lands before the outputs of its message and of every
+//! earlier one are acknowledged. The outage tests need the mock cluster (they take its broker
+//! down) and skip with a printed reason on a real broker.
 
 mod common;
 
@@ -342,6 +343,143 @@ async fn shutdown_during_outage_is_bounded_and_the_next_run_finishes() {
             Duration::from_millis(500),
         )
         .await;
-    let _ = stop(second).await;
+    let second_summary = stop(second).await;
+    // EchoCounter skips inputs its restored state already reflects (like the domain's
+    // de-duplication ring); nothing is lost only because no state reached the changelog
+    // before the echoes of its input and of every earlier input were acknowledged.
     assert_eq!(payloads(&out), expected(&items), "nothing lost");
+    eprintln!("second run: {second_summary:?}");
+}
+
+/// Input offsets per partition, read back from the input topic.
+async fn input_offsets(
+    kafka: &TestKafka,
+    topic: &str,
+    n: usize,
+) -> std::collections::BTreeMap<i32, Vec<i64>> {
+    let records = kafka.read_topic(topic, n, WAIT).await;
+    assert_eq!(records.len(), n, "input read back");
+    let mut out: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
+    for r in records {
+        out.entry(r.partition).or_default().push(r.offset);
+    }
+    out
+}
+
+/// The changelog never runs ahead of acknowledged outputs. The echo topic's leader (broker 2)
+/// goes down while inputs keep arriving and the changelog's leader (broker 1) stays healthy:
+/// no changelog record of a message may appear while the echo of it, or of any earlier
+/// message of its partition, is unacknowledged. Read back during the outage, the changelog
+/// must hold exactly the records of the inputs echoed before it, and every changelog record
+/// of input `k` must have the echoes of all inputs ≤ `k` of its partition. Afterwards,
+/// everything arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changelog_waits_for_every_earlier_output_to_be_acknowledged() {
+    let kafka = TestKafka::start(3);
+    let Some(mock) = kafka.mock() else {
+        eprintln!("skipped: takes a mock broker down; runs without {BOOTSTRAP_ENV}");
+        return;
+    };
+    let settings = kafka.settings("deferred");
+    kafka.create_runtime_topics(&settings, 2).await;
+    let t = &settings.topics;
+    for topic in [&t.input, &t.changelog, &t.dlq, &t.unrouted, &t.outcomes] {
+        for p in 0..2 {
+            mock.partition_leader(topic, p, Some(1)).unwrap();
+        }
+    }
+    for p in 0..2 {
+        mock.partition_leader(&t.risk_scores, p, Some(2)).unwrap();
+    }
+    mock.coordinator(
+        rdkafka::mocking::MockCoordinator::Group(settings.kafka.group_id.clone()),
+        1,
+    )
+    .unwrap();
+
+    let processor = EchoCounter::new(&settings);
+    let r = spawn_run(&settings, &processor);
+    wait_until("partitions assigned", || {
+        processor.states_created.lock().unwrap().len() >= 2
+    })
+    .await;
+
+    // Phase A: healthy; everything is echoed and its state written.
+    let batch_a = inputs(60, 7, 0);
+    kafka.produce_all(&settings.topics.input, &batch_a).await;
+    let echoes_a = kafka
+        .read_topic(&settings.topics.risk_scores, 60, WAIT)
+        .await;
+    assert_eq!(echoes_a.len(), 60);
+    let changelog_a = kafka.read_topic(&settings.topics.changelog, 60, WAIT).await;
+    assert_eq!(changelog_a.len(), 60);
+
+    // Phase B: the echo topic's leader is down; inputs are consumed and processed, but
+    // no echo can be acknowledged, so no state of phase B may reach the changelog.
+    mock.broker_down(2).unwrap();
+    let batch_b = inputs(60, 7, 60);
+    kafka.produce_all(&settings.topics.input, &batch_b).await;
+    wait_until("phase B processed", || {
+        processor
+            .processed
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 120
+    })
+    .await;
+    // Give a wrongly early changelog write time to land (not a timing assertion).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let changelog_during = kafka
+        .read_until_idle(
+            &settings.topics.changelog,
+            60,
+            Duration::from_millis(1_000),
+            WAIT,
+        )
+        .await;
+    let all_inputs = input_offsets(&kafka, &settings.topics.input, 120).await;
+    // The echo topic is unreadable now; what it holds is exactly phase A's echoes (nothing
+    // can be appended while its leader is down).
+    let violations = check_changelog_behind_outputs(&changelog_during, &echoes_a, &all_inputs);
+    assert!(
+        violations.is_empty(),
+        "changelog records ahead of unacknowledged echoes (partition, changelog of, missing echo): {:?}",
+        &violations[..violations.len().min(10)]
+    );
+    let sources: BTreeSet<(i32, i64)> = changelog_during.iter().map(source_of).collect();
+    let echoed_a: BTreeSet<(i32, i64)> = echoes_a.iter().map(source_of).collect();
+    assert_eq!(sources, echoed_a, "changelog = states of phase A only");
+    assert_eq!(changelog_during.len(), 60);
+
+    // Recovery: every echo and every state write arrives, once each.
+    mock.broker_up(2).unwrap();
+    let out = kafka
+        .read_settled(
+            &settings.topics.risk_scores,
+            120,
+            WAIT,
+            Duration::from_millis(500),
+        )
+        .await;
+    let changelog = kafka
+        .read_settled(
+            &settings.topics.changelog,
+            120,
+            WAIT,
+            Duration::from_millis(500),
+        )
+        .await;
+    let summary = stop(r).await;
+    let all: Vec<_> = batch_a.iter().chain(batch_b.iter()).cloned().collect();
+    assert_eq!(payloads(&out), expected(&all), "every input echoed");
+    assert_eq!(out.len(), 120, "counts in == counts out");
+    assert_eq!(changelog.len(), 120, "one state write per input");
+    assert_eq!(last_per_key(&changelog), counts_per_key(&all));
+    assert!(check_changelog_behind_outputs(&changelog, &out, &all_inputs).is_empty());
+    assert_eq!(summary.messages_completed, 120);
+    assert_eq!(summary.records_produced, 240);
+    assert_eq!(summary.outcomes.get("echoed"), Some(&120));
+    let committed = kafka
+        .committed(&settings.kafka.group_id, &settings.topics.input, 2)
+        .await;
+    assert_eq!(committed.iter().sum::<i64>(), 120);
 }

@@ -173,8 +173,18 @@ async fn every_input_is_echoed_and_offsets_are_committed() {
         .collect();
     for r in &changelog {
         assert_eq!(r.partition, key_partition[&r.key_str()]);
+        assert_eq!(
+            source_of(r).0,
+            r.partition,
+            "state of an input of this partition"
+        );
     }
     assert_eq!(last_per_key(&changelog), counts_per_key(&items));
+    // one state write per input
+    assert_eq!(
+        changelog.iter().map(source_of).collect::<BTreeSet<_>>(),
+        src_offsets(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,6 +291,31 @@ async fn unproducible_output_dead_letters_the_input_and_advances() {
     }
     assert_eq!(summary.dead_lettered, 2);
     assert_eq!(summary.messages_completed, 40);
+    // the poison inputs changed the state too: their (deferred) state writes were still
+    // produced after the dead letter, so the changelog has one record per input
+    let changelog = kafka.read_topic(&settings.topics.changelog, 40, WAIT).await;
+    assert_eq!(changelog.len(), 40);
+    let dead_sources: BTreeSet<(i32, i64)> = dlq
+        .iter()
+        .map(|r| {
+            (
+                r.header(dlq_headers::SOURCE_PARTITION)
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+                r.header(dlq_headers::SOURCE_OFFSET)
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let state_sources: BTreeSet<(i32, i64)> = changelog.iter().map(source_of).collect();
+    assert!(dead_sources.is_subset(&state_sources), "{dead_sources:?}");
+    assert_eq!(state_sources.len(), 40);
+    assert_eq!(last_per_key(&changelog), counts_per_key(&items));
+    // echo + state write for 38 inputs, state write only for the 2 dead-lettered ones
+    assert_eq!(summary.records_produced, 38 * 2 + 2);
     // offsets advanced past the poison messages
     let committed = kafka
         .committed(&settings.kafka.group_id, &settings.topics.input, 2)

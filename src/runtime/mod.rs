@@ -7,6 +7,10 @@
 //! * auto-commit is on, auto offset store is off; a partition's offset is stored only when it
 //!   and every earlier offset reached a final outcome (all outputs acknowledged with
 //!   `acks=all`, or the input dead-lettered) — see [`offsets`];
+//! * a message's deferred records (its state changelog write) are produced only after the
+//!   primary records of it and of every earlier message of the partition were acknowledged,
+//!   in offset order, so restored state never runs ahead of acknowledged outputs — see
+//!   [`Processor`];
 //! * each assigned partition gets its own task fed by `split_partition_queue`, while a
 //!   dedicated thread keeps polling the main queue so rebalance callbacks fire (Vector's design);
 //! * on assignment, the partition's state is rebuilt from the changelog topic's partition of the
@@ -182,13 +186,26 @@ impl fmt::Debug for OutboundRecord {
     }
 }
 
-/// What processing one message produced: records to publish (in this order) and an outcome
+/// What processing one message produced: records to publish, in two groups, and an outcome
 /// label the runtime counts once the message is final. Labels must come from a closed set
 /// (they become metric labels), e.g. `alerted`, `history_only`, `dead_lettered`.
+///
+/// * [`records`](Self::records) (*primaries*: alerts, scores, dead letters) are handed to the
+///   producer at once, in this order; primaries of many messages are in flight together.
+/// * [`deferred`](Self::deferred) (the changelog write of the processor's state) are handed
+///   to the producer only after the primaries of this message and of every earlier message
+///   of the partition were acknowledged, in offset order. See [`Processor`] for why.
+///
+/// Build with [`Processed::new`] / [`Processed::nothing`] and the `with_*` methods, e.g.
+/// `Processed::new("alerted").with_record(alert).with_deferred(changelog)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Processed {
-    /// Records to produce; the input's offset is stored only after all are acknowledged.
+    /// Primary records, produced immediately.
     pub records: Vec<OutboundRecord>,
+    /// Deferred records (state changelog), produced once every primary record of this and
+    /// every earlier message of the partition is acknowledged; the input's offset is stored
+    /// only after these are acknowledged too.
+    pub deferred: Vec<OutboundRecord>,
     /// Outcome label.
     pub outcome: &'static str,
 }
@@ -196,10 +213,43 @@ pub struct Processed {
 impl Processed {
     /// Outcome with no records.
     pub fn nothing(outcome: &'static str) -> Self {
+        Self::new(outcome)
+    }
+
+    /// Outcome with no records yet; add them with the `with_*` methods.
+    pub fn new(outcome: &'static str) -> Self {
         Self {
             records: Vec::new(),
+            deferred: Vec::new(),
             outcome,
         }
+    }
+
+    /// Appends a primary record.
+    pub fn with_record(mut self, record: OutboundRecord) -> Self {
+        self.records.push(record);
+        self
+    }
+
+    /// Appends primary records.
+    pub fn with_records(mut self, records: impl IntoIterator<Item = OutboundRecord>) -> Self {
+        self.records.extend(records);
+        self
+    }
+
+    /// Appends a deferred record (a changelog write).
+    pub fn with_deferred(mut self, record: OutboundRecord) -> Self {
+        self.deferred.push(record);
+        self
+    }
+
+    /// Appends deferred records.
+    pub fn with_deferred_records(
+        mut self,
+        records: impl IntoIterator<Item = OutboundRecord>,
+    ) -> Self {
+        self.deferred.extend(records);
+        self
     }
 }
 
@@ -210,9 +260,44 @@ impl Processed {
 /// offset order. `process` is called inline in the partition task: keep it synchronous CPU
 /// work (microseconds).
 ///
+/// # Ordering guarantee
+///
+/// Put state (changelog) writes in [`Processed::deferred`] and every other output in
+/// [`Processed::records`]. Per input partition, the runtime guarantees:
+///
+/// 1. the deferred records of message `k` are handed to the producer only after every
+///    primary record of `k` **and of every earlier message** of the partition was
+///    acknowledged by the broker (`acks=all`) — or, for a primary that can never be
+///    produced, after `k`'s input was acknowledged on the dead-letter topic;
+/// 2. deferred records are handed to the producer in offset order (all of `k − 1`'s before
+///    any of `k`'s), so with the idempotent producer the changelog partition receives them in
+///    processing order;
+/// 3. the offset of `k` is stored only after its deferred records are acknowledged too, and
+///    never past an earlier message that is not.
+///
+/// Consequence: **if the state restored from the changelog already reflects message `k`,
+/// every primary output of `k` (and of every message before it) was acknowledged.** So a
+/// redelivered message that the restored state already knows (for example, its ID is in a
+/// de-duplication ring kept in the state) may safely be skipped: its alerts are not lost.
+/// The converse does not hold: a message whose primaries were acknowledged but whose
+/// changelog write was not is redelivered and processed again on the older state, producing
+/// its primaries a second time (at-least-once; give them stable keys so readers can drop
+/// duplicates).
+///
+/// When a primary record can never be produced (too large, topic missing), the input goes
+/// to the dead-letter topic and the message's deferred records are still produced
+/// afterwards: `process` already changed the in-memory state, later messages of the same
+/// key write changelog records that carry the change anyway, and skipping this one would
+/// make the restored state depend on whether a later message touched the key. When a
+/// deferred record can never be produced, the input is dead-lettered the same way.
+///
 /// At-least-once: after a crash or an expired drain deadline, messages after the last
-/// committed offset are processed again, and changelog records they wrote are restored first.
-/// Make state updates idempotent where duplicates would matter (e.g. keyed by message id).
+/// committed offset are processed again, on the state restored from the changelog. Make
+/// state updates idempotent where duplicates would matter (e.g. keyed by message id).
+///
+/// Caveat: with a finite `producer.message_timeout_ms`, a deferred record the runtime has to
+/// re-produce after a timeout can land after a later message's deferred record of the same
+/// key; keep the default (0: librdkafka retries in order) for stateful processors.
 pub trait Processor: Send + Sync + 'static {
     /// Per-partition state, rebuilt from the changelog on every assignment.
     type State: Send + 'static;
@@ -224,8 +309,9 @@ pub trait Processor: Send + Sync + 'static {
     /// without a key are skipped by the runtime.
     fn restore(&self, state: &mut Self::State, key: &[u8], value: Option<&[u8]>);
 
-    /// Processes one input message. Changelog records must target the input's partition
-    /// number (`OutboundRecord::with_partition(msg.partition)`).
+    /// Processes one input message. Changelog records go in [`Processed::deferred`] and
+    /// must target the input's partition number
+    /// (`OutboundRecord::with_partition(msg.partition)`).
     fn process(&self, state: &mut Self::State, msg: &InboundMessage) -> Processed;
 }
 

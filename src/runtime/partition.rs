@@ -1,15 +1,22 @@
 //! The per-partition task: restore state, then read the partition queue, process each message
-//! inline, enqueue its records in order, and store the offset once the message and every
-//! earlier one are final.
+//! inline, enqueue its primary records in order, release its deferred (changelog) records once
+//! its primaries and every earlier message's are acknowledged, and store the offset once the
+//! message and every earlier one are final (see [`offsets`](super::offsets) for the rules).
 //!
-//! Backpressure: at most `consumer.max_in_flight_per_partition` messages await acknowledgement;
+//! Two kinds of futures share one `FuturesUnordered`: the primaries of a message (many
+//! messages at once), and the deferred records of a released message. Deferred records are
+//! handed to the producer in offset order, right when the tracker releases them.
+//!
+//! Backpressure: at most `consumer.max_in_flight_per_partition` messages are unfinished
+//! (awaiting acknowledgement of primaries or deferred records, or waiting for release);
 //! at the limit the task stops reading its queue (librdkafka then stops fetching the partition
 //! once its pre-fetch queue is full) while the main queue keeps being polled, so the consumer
 //! stays in the group. The `select!` is biased toward completions.
 //!
 //! Drain: when its drain token is cancelled (revoke or shutdown), the task stops reading and
-//! waits for in-flight messages until `consumer.drain_timeout_ms` has passed; what is still in
-//! flight then is abandoned (not stored) and will be redelivered.
+//! waits for in-flight messages (releasing and producing their deferred records as usual)
+//! until `consumer.drain_timeout_ms` has passed; what is unfinished then is abandoned (not
+//! stored) and will be redelivered.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,7 +34,7 @@ use super::context::RuntimeContext;
 use super::offsets::{OffsetError, OffsetTracker};
 use super::publisher::{Publisher, SettleError, Settled};
 use super::restore::{restore_partition, RestoreError, RestoreStats};
-use super::{InboundMessage, Processor, RuntimeEvent, Stats};
+use super::{InboundMessage, OutboundRecord, Processor, RuntimeEvent, Stats};
 use crate::config::Settings;
 
 /// Why a partition task stopped with an error.
@@ -64,12 +71,42 @@ pub struct PartitionReport {
     pub completed: u64,
     /// Last offset stored (next to read is this + 1).
     pub last_stored: Option<i64>,
-    /// In flight when the drain deadline passed.
+    /// Unfinished when the drain deadline passed.
     pub abandoned: u64,
 }
 
-type InFlight =
-    Pin<Box<dyn Future<Output = (i64, &'static str, Result<Settled, SettleError>)> + Send>>;
+/// What the tracker keeps for a started message until its deferred records are released.
+struct Pending {
+    msg: Arc<InboundMessage>,
+    outcome: &'static str,
+    deferred: Vec<OutboundRecord>,
+    /// Set when the primaries are done.
+    primaries: Option<Settled>,
+}
+
+/// A finished future of the partition task.
+enum Done {
+    /// The primaries of a message settled.
+    Primaries {
+        offset: i64,
+        result: Result<Settled, SettleError>,
+    },
+    /// The deferred records of a released message settled.
+    Deferred {
+        offset: i64,
+        outcome: &'static str,
+        primaries: Settled,
+        result: Result<Settled, SettleError>,
+    },
+}
+
+type InFlight = Pin<Box<dyn Future<Output = Done> + Send>>;
+
+const NOTHING: Settled = Settled {
+    records_produced: 0,
+    dead_lettered: false,
+    retries: 0,
+};
 
 /// Everything a partition task needs.
 pub(crate) struct PartitionTask<P: Processor> {
@@ -82,6 +119,13 @@ pub(crate) struct PartitionTask<P: Processor> {
     pub settings: Arc<Settings>,
     pub stats: Stats,
     pub drain: CancellationToken,
+}
+
+/// The mutable bookkeeping of a running partition task.
+struct Work {
+    tracker: OffsetTracker<Pending>,
+    in_flight: FuturesUnordered<InFlight>,
+    report: PartitionReport,
 }
 
 impl<P: Processor> PartitionTask<P> {
@@ -107,16 +151,19 @@ impl<P: Processor> PartitionTask<P> {
         report.restore = Some(restored);
 
         let max_in_flight = self.settings.consumer.max_in_flight_per_partition;
-        let mut tracker = OffsetTracker::new();
-        let mut in_flight: FuturesUnordered<InFlight> = FuturesUnordered::new();
+        let mut work = Work {
+            tracker: OffsetTracker::new(),
+            in_flight: FuturesUnordered::new(),
+            report,
+        };
         loop {
             tokio::select! {
                 biased;
-                Some(done) = in_flight.next() => {
-                    self.complete(done, &mut tracker, &mut report)?;
+                Some(done) = work.in_flight.next() => {
+                    self.on_done(done, &mut work).await?;
                 }
                 _ = self.drain.cancelled() => break,
-                received = self.queue.recv(), if in_flight.len() < max_in_flight => {
+                received = self.queue.recv(), if work.tracker.unfinished() < max_in_flight => {
                     let msg = match received {
                         Ok(m) => detach(&m, &self.topic),
                         Err(error) => {
@@ -127,65 +174,156 @@ impl<P: Processor> PartitionTask<P> {
                             continue;
                         }
                     };
-                    tracker.start(msg.offset)?;
-                    let processed = self.processor.process(&mut state, &msg);
-                    let mut attempts = Vec::with_capacity(processed.records.len());
-                    for record in &processed.records {
-                        attempts.push(self.publisher.enqueue(record).await);
-                    }
-                    let publisher = self.publisher.clone();
-                    let outcome = processed.outcome;
-                    let records = processed.records;
-                    in_flight.push(Box::pin(async move {
-                        let r = publisher.settle(&msg, &records, attempts).await;
-                        (msg.offset, outcome, r)
-                    }));
+                    self.start(msg, &mut state, &mut work).await?;
                 }
             }
         }
 
         let deadline = tokio::time::Instant::now()
             + Duration::from_millis(self.settings.consumer.drain_timeout_ms);
-        while !in_flight.is_empty() {
-            match tokio::time::timeout_at(deadline, in_flight.next()).await {
-                Ok(Some(done)) => self.complete(done, &mut tracker, &mut report)?,
-                Ok(None) => break,
-                Err(_) => {
-                    report.abandoned = in_flight.len() as u64;
-                    tracing::warn!(
-                        topic = %self.topic,
-                        partition = self.partition,
-                        abandoned = report.abandoned,
-                        "Drain deadline passed; unfinished messages will be redelivered."
-                    );
-                    self.stats
-                        .record(RuntimeEvent::InFlightAbandoned(report.abandoned));
-                    break;
+        while !work.in_flight.is_empty() {
+            let step = async {
+                match work.in_flight.next().await {
+                    Some(done) => self.on_done(done, &mut work).await,
+                    None => Ok(()),
                 }
+            };
+            match tokio::time::timeout_at(deadline, step).await {
+                Ok(result) => result?,
+                Err(_) => break,
             }
         }
-        Ok(report)
+        let unfinished = work.tracker.unfinished() as u64;
+        if unfinished > 0 {
+            work.report.abandoned = unfinished;
+            tracing::warn!(
+                topic = %self.topic,
+                partition = self.partition,
+                abandoned = unfinished,
+                "Drain deadline passed; unfinished messages will be redelivered."
+            );
+            self.stats
+                .record(RuntimeEvent::InFlightAbandoned(unfinished));
+        }
+        Ok(work.report)
     }
 
-    fn complete(
+    /// Processes `msg`, tracks it and enqueues its primaries.
+    async fn start(
         &self,
-        (offset, outcome, result): (i64, &'static str, Result<Settled, SettleError>),
-        tracker: &mut OffsetTracker,
-        report: &mut PartitionReport,
+        msg: InboundMessage,
+        state: &mut P::State,
+        work: &mut Work,
     ) -> Result<(), PartitionError> {
-        let settled = result.map_err(|source| PartitionError::Settle { offset, source })?;
+        let processed = self.processor.process(state, &msg);
+        let msg = Arc::new(msg);
+        let offset = msg.offset;
+        work.tracker.start(
+            offset,
+            Pending {
+                msg: msg.clone(),
+                outcome: processed.outcome,
+                deferred: processed.deferred,
+                primaries: None,
+            },
+        )?;
+        if processed.records.is_empty() {
+            return self.on_primaries(offset, NOTHING, work).await;
+        }
+        let mut attempts = Vec::with_capacity(processed.records.len());
+        for record in &processed.records {
+            attempts.push(self.publisher.enqueue(record).await);
+        }
+        let publisher = self.publisher.clone();
+        let records = processed.records;
+        work.in_flight.push(Box::pin(async move {
+            let result = publisher.settle(&msg, &records, attempts).await;
+            Done::Primaries { offset, result }
+        }));
+        Ok(())
+    }
+
+    async fn on_done(&self, done: Done, work: &mut Work) -> Result<(), PartitionError> {
+        match done {
+            Done::Primaries { offset, result } => {
+                let settled = result.map_err(|source| PartitionError::Settle { offset, source })?;
+                self.on_primaries(offset, settled, work).await
+            }
+            Done::Deferred {
+                offset,
+                outcome,
+                primaries,
+                result,
+            } => {
+                let deferred =
+                    result.map_err(|source| PartitionError::Settle { offset, source })?;
+                self.finish(offset, outcome, primaries, deferred, work)
+            }
+        }
+    }
+
+    /// The primaries of `offset` are done: hand the deferred records of every message this
+    /// releases to the producer, in offset order.
+    async fn on_primaries(
+        &self,
+        offset: i64,
+        settled: Settled,
+        work: &mut Work,
+    ) -> Result<(), PartitionError> {
+        if let Some(pending) = work.tracker.payload_mut(offset) {
+            pending.primaries = Some(settled);
+        }
+        for (offset, pending) in work.tracker.primaries_done(offset)? {
+            let Pending {
+                msg,
+                outcome,
+                deferred,
+                primaries,
+            } = pending;
+            let primaries = primaries.unwrap_or(NOTHING);
+            if deferred.is_empty() {
+                self.finish(offset, outcome, primaries, NOTHING, work)?;
+                continue;
+            }
+            let mut attempts = Vec::with_capacity(deferred.len());
+            for record in &deferred {
+                attempts.push(self.publisher.enqueue(record).await);
+            }
+            let publisher = self.publisher.clone();
+            work.in_flight.push(Box::pin(async move {
+                let result = publisher.settle(&msg, &deferred, attempts).await;
+                Done::Deferred {
+                    offset,
+                    outcome,
+                    primaries,
+                    result,
+                }
+            }));
+        }
+        Ok(())
+    }
+
+    /// Every output of `offset` is acknowledged: count it and store what became storable.
+    fn finish(
+        &self,
+        offset: i64,
+        outcome: &'static str,
+        primaries: Settled,
+        deferred: Settled,
+        work: &mut Work,
+    ) -> Result<(), PartitionError> {
         self.stats.record(RuntimeEvent::MessageCompleted {
             outcome,
-            records_produced: settled.records_produced,
-            dead_lettered: settled.dead_lettered,
+            records_produced: primaries.records_produced + deferred.records_produced,
+            dead_lettered: primaries.dead_lettered || deferred.dead_lettered,
         });
-        report.completed += 1;
-        if let Some(storable) = tracker.complete(offset)? {
+        work.report.completed += 1;
+        if let Some(storable) = work.tracker.finish(offset)? {
             match self
                 .consumer
                 .store_offset(&self.topic, self.partition, storable)
             {
-                Ok(()) => report.last_stored = Some(storable),
+                Ok(()) => work.report.last_stored = Some(storable),
                 // Not assigned any more (lost in a rebalance): the next owner re-reads.
                 Err(error) => tracing::warn!(
                     %error,

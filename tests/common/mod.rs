@@ -9,10 +9,12 @@
 //!
 //! Helpers: create topics, produce, read a topic back until an expected count arrives (never
 //! by watermarks: tansu 0.6 reports them approximately), read committed offsets, and build
-//! runtime [`Settings`] with short timeouts. [`EchoCounter`] is a small test processor.
+//! runtime [`Settings`] with short timeouts. [`EchoCounter`] is a small stateful test processor;
+//! [`check_changelog_behind_outputs`] checks the runtime's deferred-record ordering.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -391,9 +393,16 @@ impl TestKafka {
 }
 
 /// Test processor: echoes each input to `output` (payload `"<input payload>"`, headers with
-/// the source partition/offset and the key's running count) and writes the key's count to
-/// the changelog (explicit partition = input partition). Inputs whose payload starts with
-/// `poison` get an echo larger than `message.max.bytes`, which can never be produced.
+/// the source partition/offset and the key's running count) and writes the key's state,
+/// `"<count>@<input offset>"`, to the changelog as a deferred record (explicit partition =
+/// input partition; headers with the source partition/offset). Inputs whose payload starts
+/// with `poison` get an echo larger than `message.max.bytes`, which can never be produced.
+///
+/// Like the domain processor's de-duplication ring, it skips (outcome `duplicate`, no
+/// records) an input whose offset is not above the last offset its key's restored state
+/// has seen: a redelivered message that the state already reflects. That is only safe
+/// because the runtime produces deferred records after every earlier primary is
+/// acknowledged; if it did not, a skipped input's echo could be lost.
 #[derive(Clone)]
 pub struct EchoCounter {
     pub output: String,
@@ -402,12 +411,23 @@ pub struct EchoCounter {
     pub restored: Arc<Mutex<Vec<(i32, String, u64)>>>,
     /// Partitions for which a state was created, in order.
     pub states_created: Arc<Mutex<Vec<i32>>>,
+    /// Inputs processed (duplicates included).
+    pub processed: Arc<AtomicU64>,
+    /// Inputs skipped as already reflected in the state.
+    pub duplicates: Arc<AtomicU64>,
 }
 
-/// State of one partition: counts per key.
+/// State of one partition: per key, the count and the last input offset seen.
 pub struct EchoState {
     partition: i32,
-    counts: HashMap<Vec<u8>, u64>,
+    counts: HashMap<Vec<u8>, (u64, i64)>,
+}
+
+/// Parses a changelog value `"<count>@<offset>"`.
+pub fn parse_state(value: &[u8]) -> Option<(u64, i64)> {
+    let text = std::str::from_utf8(value).ok()?;
+    let (count, offset) = text.split_once('@')?;
+    Some((count.parse().ok()?, offset.parse().ok()?))
 }
 
 impl EchoCounter {
@@ -417,6 +437,8 @@ impl EchoCounter {
             changelog: settings.topics.changelog.clone(),
             restored: Arc::default(),
             states_created: Arc::default(),
+            processed: Arc::default(),
+            duplicates: Arc::default(),
         }
     }
 
@@ -443,9 +465,9 @@ impl Processor for EchoCounter {
     }
 
     fn restore(&self, state: &mut EchoState, key: &[u8], value: Option<&[u8]>) {
-        match value.and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok()) {
-            Some(count) => {
-                state.counts.insert(key.to_vec(), count);
+        match value.and_then(parse_state) {
+            Some((count, offset)) => {
+                state.counts.insert(key.to_vec(), (count, offset));
                 self.restored.lock().unwrap().push((
                     state.partition,
                     String::from_utf8_lossy(key).into_owned(),
@@ -459,31 +481,41 @@ impl Processor for EchoCounter {
     }
 
     fn process(&self, state: &mut EchoState, msg: &InboundMessage) -> Processed {
+        self.processed.fetch_add(1, Ordering::SeqCst);
         let key = msg.key.clone().unwrap_or_default();
-        let count = state.counts.entry(key.clone()).or_insert(0);
-        *count += 1;
-        let count = *count;
+        let entry = state.counts.entry(key.clone()).or_insert((0, -1));
+        if msg.offset <= entry.1 {
+            self.duplicates.fetch_add(1, Ordering::SeqCst);
+            return Processed::nothing("duplicate");
+        }
+        entry.0 += 1;
+        entry.1 = msg.offset;
+        let count = entry.0;
         let payload = msg.payload.clone().unwrap_or_default();
         let echo = if payload.starts_with(b"poison") {
             vec![b'x'; 2_000_000]
         } else {
             payload
         };
-        Processed {
-            records: vec![
+        Processed::new("echoed")
+            .with_record(
                 OutboundRecord::new(self.output.as_str(), Some(key.clone()), Some(echo))
                     .with_header("src-partition", msg.partition.to_string())
                     .with_header("src-offset", msg.offset.to_string())
                     .with_header("count", count.to_string()),
+            )
+            // The state write is deferred: it goes out only once this echo and every
+            // earlier one of the partition are acknowledged.
+            .with_deferred(
                 OutboundRecord::new(
                     self.changelog.as_str(),
                     Some(key),
-                    Some(count.to_string().into_bytes()),
+                    Some(format!("{count}@{}", msg.offset).into_bytes()),
                 )
-                .with_partition(msg.partition),
-            ],
-            outcome: "echoed",
-        }
+                .with_partition(msg.partition)
+                .with_header("src-partition", msg.partition.to_string())
+                .with_header("src-offset", msg.offset.to_string()),
+            )
     }
 }
 
@@ -500,7 +532,8 @@ pub fn last_per_key(records: &[Record]) -> BTreeMap<String, u64> {
     sorted.sort_by_key(|r| (r.partition, r.offset));
     let mut out = BTreeMap::new();
     for r in sorted {
-        out.insert(r.key_str(), r.payload_str().parse().unwrap());
+        let (count, _) = parse_state(r.payload.as_deref().unwrap_or_default()).unwrap();
+        out.insert(r.key_str(), count);
     }
     out
 }
@@ -524,4 +557,39 @@ pub fn headers(pairs: &[(&str, &str)]) -> OwnedHeaders {
         });
     }
     h
+}
+
+/// `(src-partition, src-offset)` of a record written by [`EchoCounter`].
+pub fn source_of(r: &Record) -> (i32, i64) {
+    (
+        r.header("src-partition").unwrap().parse().unwrap(),
+        r.header("src-offset").unwrap().parse().unwrap(),
+    )
+}
+
+/// The runtime's ordering guarantee, checked on what a topic held: for every changelog
+/// record written by input `(p, k)`, the echo of every input of partition `p` with offset
+/// ≤ `k` is in `outputs`. `outputs` must have been read no earlier than `changelog`.
+/// `inputs_per_partition[p]` lists the input offsets of partition `p`. Returns the
+/// violations as `(partition, changelog source offset, missing echo offset)`.
+pub fn check_changelog_behind_outputs(
+    changelog: &[Record],
+    outputs: &[Record],
+    inputs_per_partition: &BTreeMap<i32, Vec<i64>>,
+) -> Vec<(i32, i64, i64)> {
+    let echoed: std::collections::BTreeSet<(i32, i64)> = outputs.iter().map(source_of).collect();
+    let mut violations = Vec::new();
+    for r in changelog {
+        let (p, k) = source_of(r);
+        for &o in inputs_per_partition
+            .get(&p)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if o <= k && !echoed.contains(&(p, o)) {
+                violations.push((p, k, o));
+            }
+        }
+    }
+    violations
 }
