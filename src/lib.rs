@@ -11,6 +11,7 @@
 //! | [`config`] | layered `Settings` (defaults → `config/default.toml` → `--config` → `READMIT__*` env), `validate()`. |
 //! | [`runtime`] | domain-agnostic Kafka runtime: `Processor` plug-in, per-partition tasks, changelog restore, at-least-once offsets, DLQ. |
 //! | [`shutdown`] | SIGTERM/SIGINT → `CancellationToken`. |
+//! | [`metrics`] | Prometheus metrics (own registry), runtime observer, consumer lag, model monitoring, `/metrics` `/healthz` `/readyz`. |
 //!
 //! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
 //! as modules beside these; see `README.md` for the flow.
@@ -20,6 +21,7 @@ pub mod alerts;
 pub mod config;
 pub mod features;
 pub mod hl7;
+pub mod metrics;
 pub mod model;
 pub mod parse_output;
 pub mod runtime;
