@@ -20,50 +20,111 @@ const NULL: &[u8] = b"\"\"";
 
 /// The raw fields of one segment, split once, numbered as in HL7.
 pub(super) struct Fields<'a> {
-    /// Slot `n` holds field `n`; slot 0 the segment id. Fields after [`MAX_FIELD`] are not kept.
-    slots: [&'a [u8]; MAX_FIELD + 1],
+    raw: &'a [u8],
+    /// `starts[k]`: index of the first byte of part `k` of the segment split on the field
+    /// separator (part 0 is the id); [`ABSENT`] when the segment has fewer parts. Only parts up
+    /// to `MAX_FIELD + 1` are located.
+    starts: [u32; MAX_FIELD + 2],
+    /// MSH/FHS/BHS: field `n` is part `n - 1` (MSH-1 is the separator itself).
+    header: bool,
     /// The message delimiters.
     pub(super) d: Delimiters,
 }
 
+/// Marks a part the segment does not have.
+const ABSENT: u32 = u32::MAX;
+
+/// Per-byte masks for the word-at-a-time separator search.
+const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// Bit 7 of each byte of the result is set where the byte of `word` equals the byte repeated
+/// in `pattern` (exact: no false positives).
+#[inline]
+fn matches(word: u64, pattern: u64) -> u64 {
+    let t = word ^ pattern;
+    !(((t & LO7).wrapping_add(LO7)) | t | LO7)
+}
+
 impl<'a> Fields<'a> {
-    /// Splits `seg`. For MSH (and FHS/BHS), where MSH-1 is the separator itself, field `n` is
-    /// the `n - 1`-th part; pass `header = true`.
+    /// Splits `seg`. For MSH (and FHS/BHS), where MSH-1 is the separator itself, pass
+    /// `header = true`.
     pub(super) fn of(seg: &Segment<'a>, header: bool) -> Self {
         let d = *seg.delimiters();
         let raw = seg.raw();
-        let mut slots: [&'a [u8]; MAX_FIELD + 1] = [&[]; MAX_FIELD + 1];
-        let skip = usize::from(header);
-        // A plain byte loop: fields are short, and a `memchr` call per separator costs more
-        // than it saves.
-        let mut start = 0;
-        let mut n = skip;
-        for (i, &b) in raw.iter().enumerate() {
-            if b == d.field {
-                if let Some(slot) = slots.get_mut(n) {
-                    *slot = raw.get(start..i).unwrap_or_default();
-                } else {
-                    break;
+        let mut starts = [ABSENT; MAX_FIELD + 2];
+        starts[0] = 0;
+        let mut found = 0;
+        // Eight bytes at a time: segments run to hundreds of bytes and separators are dense,
+        // so neither a byte loop nor a `memchr` call per separator is cheap.
+        let pattern = u64::from_le_bytes([d.field; 8]);
+        let mut record = |pos: usize| -> bool {
+            found += 1;
+            match (starts.get_mut(found), u32::try_from(pos + 1)) {
+                (Some(slot), Ok(p)) => {
+                    *slot = p;
+                    true
                 }
-                n += 1;
-                start = i + 1;
+                _ => false,
+            }
+        };
+        let chunks = raw.chunks_exact(8);
+        let tail = chunks.remainder();
+        let mut base = 0;
+        'scan: {
+            for chunk in chunks {
+                let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                let mut hits = matches(word, pattern);
+                while hits != 0 {
+                    if !record(base + (hits.trailing_zeros() / 8) as usize) {
+                        break 'scan;
+                    }
+                    hits &= hits - 1;
+                }
+                base += 8;
+            }
+            for (i, &b) in tail.iter().enumerate() {
+                if b == d.field && !record(base + i) {
+                    break 'scan;
+                }
             }
         }
-        if let Some(slot) = slots.get_mut(n) {
-            *slot = raw.get(start..).unwrap_or_default();
+        Fields {
+            raw,
+            starts,
+            header,
+            d,
         }
-        if header {
-            slots[0] = raw.get(..3).unwrap_or_default();
-            // Slot 1 (MSH-1, the separator) is never read; slot 2 holds MSH-2 as written.
-            slots[1] = &[];
-        }
-        Fields { slots, d }
     }
 
-    /// Raw field `n` (empty when absent or beyond [`MAX_FIELD`]).
+    /// Raw field `n` (empty when absent, beyond [`MAX_FIELD`], or MSH-1).
     #[inline]
     pub(super) fn get(&self, n: usize) -> &'a [u8] {
-        self.slots.get(n).copied().unwrap_or_default()
+        let part = match (self.header, n) {
+            (_, 0) => 0,
+            (true, 1) => return &[],
+            (true, n) => n - 1,
+            (false, n) => n,
+        };
+        let Some(&start) = self.starts.get(part) else {
+            return &[];
+        };
+        if start == ABSENT {
+            return &[];
+        }
+        let end = match self.starts.get(part + 1) {
+            Some(&next) if next != ABSENT => next as usize - 1,
+            _ => {
+                // Part `part + 1` is absent or was not located: this part runs to the next
+                // separator or the end.
+                let rest = self.raw.get(start as usize..).unwrap_or_default();
+                let len = rest
+                    .iter()
+                    .position(|&b| b == self.d.field)
+                    .unwrap_or(rest.len());
+                start as usize + len
+            }
+        };
+        self.raw.get(start as usize..end).unwrap_or_default()
     }
 }
 
@@ -85,10 +146,35 @@ pub(super) fn repetitions<'a>(raw: &'a [u8], d: &Delimiters) -> impl Iterator<It
     raw.split(move |&b| Some(b) == sep)
 }
 
-/// Component `n` (1-based) of the first repetition of a raw field.
+/// Component `n` (1-based) of the first repetition of a raw field, in one pass.
 #[inline]
 pub(super) fn component<'a>(field: &'a [u8], d: &Delimiters, n: usize) -> &'a [u8] {
-    rep_component(part(field, d.repetition, 0), d, n)
+    if n == 0 {
+        return &[];
+    }
+    let rep = d.repetition;
+    let mut comp = 1;
+    let mut start = 0;
+    for (i, &b) in field.iter().enumerate() {
+        if b == d.component {
+            if comp == n {
+                return field.get(start..i).unwrap_or_default();
+            }
+            comp += 1;
+            start = i + 1;
+        } else if Some(b) == rep {
+            return if comp == n {
+                field.get(start..i).unwrap_or_default()
+            } else {
+                &[]
+            };
+        }
+    }
+    if comp == n {
+        field.get(start..).unwrap_or_default()
+    } else {
+        &[]
+    }
 }
 
 /// Component `n` (1-based) of one raw repetition.
@@ -123,12 +209,14 @@ pub(super) fn text(raw: &[u8], d: &Delimiters) -> Option<CompactString> {
     if raw.is_empty() || raw == NULL {
         return None;
     }
-    // Most values hold no escape sequence and are plain UTF-8: skip the general decoder.
-    let has_escape = d.escape.is_some_and(|esc| raw.contains(&esc));
-    let value: Cow<'_, str> = match std::str::from_utf8(raw) {
-        Ok(s) if !has_escape => Cow::Borrowed(s),
-        _ => hl7::unescape(raw, d),
-    };
+    // Most values are plain ASCII without escape sequences: skip the general decoder.
+    let esc = d.escape;
+    if raw.iter().all(|&b| b.is_ascii() && Some(b) != esc) {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            return Some(CompactString::new(s));
+        }
+    }
+    let value: Cow<'_, str> = hl7::unescape(raw, d);
     // Escapes can decode to blanks at the edges (`\.sp\`, `\.br\`).
     let t = value.trim_matches(|c| c == ' ' || c == '\t');
     if t.is_empty() {
