@@ -5,11 +5,15 @@
 //! re-producing records that failed transiently (exponential backoff, forever — the offset is
 //! not stored meanwhile), and dead-letters the input when a record can never be produced.
 //!
-//! Order: records are enqueued by the partition task in processing order, and the idempotent
-//! producer keeps that order per output partition. With the default
-//! `producer.message_timeout_ms = 0` librdkafka itself retries until delivered, so transient
-//! failures never reach us and order holds. With a finite timeout, a re-produced record may
-//! land after records of later messages.
+//! Order: records are enqueued by the partition task in processing order (primaries at once,
+//! deferred changelog records once released, in offset order), and the idempotent producer
+//! keeps that order per output partition. With the default `producer.message_timeout_ms = 0`
+//! librdkafka itself retries until delivered, so transient failures never reach us and order
+//! holds. With a finite timeout, a re-produced record may land after records of later
+//! messages — for a changelog record, an older state of a key after a newer one.
+//!
+//! The same [`Publisher::settle`] serves both phases of a message; a deferred record that can
+//! never be produced dead-letters the input too.
 
 use std::sync::Arc;
 use std::time::Duration;
