@@ -103,6 +103,8 @@ pub struct Settings {
     pub pseudonym: PseudonymSettings,
     /// Metrics endpoint settings.
     pub metrics: MetricsSettings,
+    /// Logging: format and filter (owned by the telemetry module).
+    pub log: crate::telemetry::LogSettings,
 }
 
 impl fmt::Display for Settings {
@@ -350,12 +352,59 @@ pub struct ModelSettings {
     pub path: Option<PathBuf>,
 }
 
-/// `[alerts]`: minimal placeholder owned by the alerts module, which extends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[alerts]`: which discharges are scored, who hears about them, and what they are told to do.
+///
+/// ```toml
+/// [alerts]
+/// score_classes = ["I"]          # PV1-2 classes whose discharges are scored
+/// key_check = "count"            # off | count | dead_letter
+///
+/// [[alerts.routing.collaboratives]]
+/// name = "north"
+/// tiers = ["moderate", "high"]
+/// receives_mrn = false
+///
+/// [[alerts.routing.rules]]
+/// collaboratives = ["north"]
+/// facilities = ["NORTH_GENERAL"]
+/// zips = ["212"]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertSettings {
-    /// Optional route table file.
-    pub routes_file: Option<PathBuf>,
+    /// PV1-2 patient classes whose discharges are scored; other visits only feed history.
+    pub score_classes: Vec<String>,
+    /// What to do when a record's key does not name the message's patient.
+    pub key_check: KeyCheck,
+    /// Collaboratives and ordered routing rules (first match wins).
+    pub routing: crate::alerts::Routing,
+    /// Recommended interventions per tier.
+    pub interventions: crate::alerts::Interventions,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            score_classes: vec!["I".into()],
+            key_check: KeyCheck::default(),
+            routing: crate::alerts::Routing::default(),
+            interventions: crate::alerts::Interventions::default(),
+        }
+    }
+}
+
+/// What to do when an input record's Kafka key does not name the message's patient (history
+/// would split across partitions).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyCheck {
+    /// Don't check.
+    Off,
+    /// Count mismatches (metric `readmit_key_mismatches_total`) and process anyway.
+    #[default]
+    Count,
+    /// Dead-letter mis-keyed records.
+    DeadLetter,
 }
 
 /// `[pseudonym]`: key for keyed hashing of patient identifiers; set `key` or `key_file`.
@@ -462,6 +511,15 @@ impl Settings {
             if MANAGED_LIBRDKAFKA_KEYS.contains(&norm.as_str()) {
                 bad.push(format!(
                     "kafka.librdkafka.{key} is managed by readmit; use the dedicated setting"
+                ));
+            }
+        }
+
+        crate::alerts::routing::validate(&self.alerts.routing, &mut bad);
+        for (i, class) in self.alerts.score_classes.iter().enumerate() {
+            if !["I", "E", "O", "P", "R", "B", "C", "N", "U"].contains(&class.as_str()) {
+                bad.push(format!(
+                    "alerts.score_classes[{i}] ({class}) must be a PV1-2 patient class code (I, E, O, …)"
                 ));
             }
         }
@@ -853,5 +911,48 @@ mod tests {
         .unwrap();
         let props = s.kafka.client_properties();
         assert!(props.contains(&("socket.keepalive.enable".to_string(), "true".to_string())));
+    }
+}
+
+#[cfg(test)]
+mod alert_settings_tests {
+    use super::*;
+
+    #[test]
+    fn routing_is_read_from_toml_and_validated_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readmit.toml");
+        std::fs::write(
+            &path,
+            r#"
+[alerts]
+score_classes = ["I", "X"]
+key_check = "dead_letter"
+[[alerts.routing.collaboratives]]
+name = "north"
+tiers = ["high"]
+[[alerts.routing.rules]]
+collaboratives = ["north", "south"]
+zips = ["212"]
+"#,
+        )
+        .unwrap();
+        let s = Settings::load_from(Sources {
+            file: Some(path),
+            env: Some(Default::default()),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(s.alerts.key_check, KeyCheck::DeadLetter);
+        assert_eq!(s.alerts.routing.collaboratives[0].name, "north");
+        let ConfigError::Invalid(problems) = s.validate().unwrap_err() else {
+            panic!("expected validation errors")
+        };
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("alerts.routing.rules[0] names collaborative 'south'")));
+        assert!(problems
+            .iter()
+            .any(|p| p.starts_with("alerts.score_classes[1] (X)")));
     }
 }
