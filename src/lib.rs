@@ -11,6 +11,7 @@
 //! | [`config`] | layered `Settings` (defaults → `config/default.toml` → `--config` → `READMIT__*` env), `validate()`. |
 //! | [`runtime`] | domain-agnostic Kafka runtime: `Processor` plug-in, per-partition tasks, changelog restore, at-least-once offsets, DLQ. |
 //! | [`shutdown`] | SIGTERM/SIGINT → `CancellationToken`. |
+//! | [`telemetry`] | tracing subscriber (`[log]`: json/text/auto, filter) and the per-message span. |
 //! | [`metrics`] | Prometheus metrics (own registry), runtime observer, consumer lag, model monitoring, `/metrics` `/healthz` `/readyz`. |
 //!
 //! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
@@ -23,8 +24,10 @@ pub mod features;
 pub mod hl7;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod parse_output;
 pub mod runtime;
 pub mod shutdown;
 pub mod simulate;
 pub mod state;
+pub mod telemetry;
