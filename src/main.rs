@@ -24,6 +24,8 @@ enum Command {
     Parse(cmd::parse::Args),
     /// Turn Diabetes-130 encounters into HL7 v2.5 ADT streams (file, MLLP or Kafka).
     Simulate(cmd::simulate::Args),
+    /// Load and validate the layered configuration; print it with secrets redacted.
+    CheckConfig(cmd::check_config::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -31,5 +33,6 @@ fn main() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::CheckConfig(args) => cmd::check_config::run(args),
     }
 }

@@ -1,4 +1,5 @@
 //! One module per `readmit` subcommand: its clap `Args` and a `run` returning the exit code.
 
+pub mod check_config;
 pub mod parse;
 pub mod simulate;
