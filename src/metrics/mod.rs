@@ -400,6 +400,22 @@ pub struct LabelSets {
     pub collaboratives: Vec<String>,
 }
 
+impl LabelSets {
+    /// The label sets of a configuration: the input topic and the configured collaboratives.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self {
+            topics: vec![settings.topics.input.clone()],
+            collaboratives: settings
+                .alerts
+                .routing
+                .collaboratives
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
+        }
+    }
+}
+
 impl Metrics {
     /// Creates every metric and registers it into `registry` (a registry of our own, never the
     /// process default). Fails if a name is already registered there.
@@ -754,12 +770,8 @@ impl Metrics {
         *slot = Some(Box::new(source));
     }
 
-    /// The `topic` label for `topic`: a configured topic, or `other`. With no configured topics
-    /// (tests), the topic is used as given.
+    /// The `topic` label for `topic`: a configured topic, or `other`.
     fn topic_label<'a>(&'a self, topic: &'a str) -> &'a str {
-        if self.topics.is_empty() {
-            return topic;
-        }
         self.topics
             .iter()
             .find(|t| t.as_str() == topic)

@@ -91,6 +91,24 @@ fn registering_twice_in_one_registry_fails_but_separate_registries_work() {
 }
 
 #[test]
+fn label_sets_come_from_settings() {
+    let mut settings = crate::config::Settings::default();
+    settings.topics.input = "hl7.adt".into();
+    settings
+        .alerts
+        .routing
+        .collaboratives
+        .push(toml_collaborative("north"));
+    let sets = LabelSets::from_settings(&settings);
+    assert_eq!(sets.topics, vec!["hl7.adt".to_string()]);
+    assert_eq!(sets.collaboratives, vec!["north".to_string()]);
+}
+
+fn toml_collaborative(name: &str) -> crate::alerts::routing::Collaborative {
+    toml::from_str(&format!("name = \"{name}\"")).unwrap()
+}
+
+#[test]
 fn trigger_labels_are_bounded() {
     assert_eq!(trigger_label(Some("A03")), "A03");
     assert_eq!(trigger_label(Some("a60")), "A60");
