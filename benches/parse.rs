@@ -16,7 +16,7 @@ const MSH: &str = "MSH|^~\\&|EPICADT|GENHOSP^2.16.840.1.113883.3.72^ISO|READMIT|
 const EVN: &str = "EVN|A03|20260105101500-0500|||OP123^Nurse^Nancy|20260105100000-0500|GENHOSP\r";
 const PID: &str = "PID|1||MRN00123456^^^GENHOSP^MR~999887777^^^SSA^SS||Doe^Jane^Q^^^^L||19480317|F||2106-3^White^CDCREC|123 Main St^Apt 4^Springfield^MA^01105^USA^H^^25013||^PRN^PH^^1^413^5551234|||M^Married|CHR|ACCT7788990^^^GENHOSP^AN|||||||||||N\r";
 const NK1: &str = "NK1|1|Doe^John^^^^^L|SPO^Spouse^HL70063|123 Main St^Apt 4^Springfield^MA^01105^USA^H|^PRN^PH^^1^413^5554321||EC^Emergency contact\r";
-const PV1: &str = "PV1|1|I|4W^412^B^GENHOSP^^^MAIN^4|E^Emergency|||1234567890^Attend^Alice^^^Dr^MD|||MED||||7^Emergency room|||1234567890^Attend^Alice^^^Dr^MD|IN|V000998877^^^GENHOSP^VN|MCR|||||||||||||||||06^Home health|||GENHOSP|||||20260101083000-0500|20260105100000-0500\r";
+const PV1: &str = "PV1|1|I|4W^412^B^GENHOSP^^^MAIN^4|E^Emergency|||1234567890^Attend^Alice^^^Dr^MD|||MED||||7^Emergency room|||1234567890^Attend^Alice^^^Dr^MD|IN|V000998877^^^GENHOSP^VN|MCR||||||||||||||||06^Home health|||GENHOSP|||||20260101083000-0500|20260105100000-0500\r";
 const DG1: [&str; 3] = [
     "DG1|1|I10|I50.23^Acute on chronic systolic heart failure^I10||20260101|A|||||||||1\r",
     "DG1|2|I10|N17.9^Acute kidney failure, unspecified^I10||20260102|W|||||||||2\r",
@@ -24,7 +24,8 @@ const DG1: [&str; 3] = [
 ];
 const PR1: &str = "PR1|1|I10P|5A1D70Z^Performance of urinary filtration, intermittent^I10P|Hemodialysis|20260102143000-0500|A\r";
 const IN1: &str = "IN1|1|MCR^Medicare Part A|CMS^^^CMS^NIIP|Centers for Medicare \\T\\ Medicaid Services|7500 Security Blvd^^Baltimore^MD^21244^USA||||||||||||Doe^Jane^Q|SEL^Self|19480317|123 Main St^Apt 4^Springfield^MA^01105^USA^H|||1||||||||||||||1EG4TE5MK72\r";
-const PV2: &str = "PV2|||I50.23^Acute on chronic systolic heart failure^I10||||||20260105|4|||||||||||||N\r";
+const PV2: &str =
+    "PV2|||I50.23^Acute on chronic systolic heart failure^I10||||||20260105|4|||||||||||||N\r";
 const OBX: &str = "OBX|1|NM|8867-4^Heart rate^LN||88|/min^beats per minute^UCUM|60-100|N|||F|||20260105080000-0500\r";
 const NTE: &str = "NTE|1|P|Discharged with home health follow-up\\.br\\within 7 days.\r";
 
@@ -115,11 +116,23 @@ fn naive_split_read(input: &str) -> usize {
     n += get("EVN", 2, 1) + get("EVN", 6, 1);
     n += get("PID", 3, 1) + get("PID", 3, 4) + get("PID", 7, 1) + get("PID", 8, 1);
     n += get("PID", 11, 5);
-    for (f, c) in [(2, 1), (3, 4), (4, 1), (14, 1), (19, 1), (36, 1), (44, 1), (45, 1)] {
+    for (f, c) in [
+        (2, 1),
+        (3, 4),
+        (4, 1),
+        (14, 1),
+        (19, 1),
+        (36, 1),
+        (44, 1),
+        (45, 1),
+    ] {
         n += get("PV1", f, c);
     }
     for s in segs.iter().filter(|s| s.first() == Some(&"DG1")) {
-        n += s.get(3).and_then(|v| v.split('^').next()).map_or(0, str::len);
+        n += s
+            .get(3)
+            .and_then(|v| v.split('^').next())
+            .map_or(0, str::len);
     }
     n + segs.iter().filter(|s| s.first() == Some(&"PR1")).count()
 }

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../src/hl7/mod.rs"]
 mod hl7;
 
@@ -57,7 +57,14 @@ fn check(msg: &hl7::Message<'_>) {
             }
         }
     }
-    for (seg, field) in [("MSH", 7), ("EVN", 2), ("EVN", 6), ("PID", 7), ("PV1", 44), ("PV1", 45)] {
+    for (seg, field) in [
+        ("MSH", 7),
+        ("EVN", 2),
+        ("EVN", 6),
+        ("PID", 7),
+        ("PV1", 44),
+        ("PV1", 45),
+    ] {
         if let Some(v) = msg.segment(seg).and_then(|s| s.value(field, 1)) {
             if let Ok(ts) = hl7::Timestamp::parse(&v) {
                 let _ = ts.epoch_seconds();

@@ -27,7 +27,7 @@ pub fn unescape<'a>(raw: &'a [u8], delims: &Delimiters) -> Cow<'a, str> {
     let Some(esc) = delims.escape else {
         return decode_text(raw);
     };
-    let Some(first) = memchr::memchr(esc, raw) else {
+    let Some(first) = super::segment::find_byte(raw, esc) else {
         return decode_text(raw);
     };
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
