@@ -18,22 +18,20 @@
 //! | `version`, `schema` | the loaded model id and feature schema version (one series) |
 //! | `facility` | sending facilities, capped (see [`monitor`]) |
 //!
-//! Sub-modules: [`observer`] (runtime events → metrics), [`lag`] (librdkafka statistics →
+//! Sub-modules: [`names`] (metric names and label sets), [`observer`] (runtime events → metrics), [`lag`] (librdkafka statistics →
 //! consumer lag, producer queue), [`monitor`] (live model monitoring), [`http`] (`/metrics`,
 //! `/healthz`, `/readyz`).
 
 pub mod http;
 pub mod lag;
 pub mod monitor;
+pub mod names;
 pub mod observer;
+mod scrape;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::{
-    Counter as CounterProto, Gauge as GaugeProto, Metric, MetricFamily, MetricType,
-};
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -42,182 +40,11 @@ use prometheus::{
 pub use http::{serve, Readiness, ServeError};
 pub use lag::StatisticsSink;
 pub use monitor::{ModelMonitor, MonitorError, MonitorSettings, ScoreHistogram};
+pub use names::*;
 pub use observer::MetricsObserver;
+pub use scrape::PipelineCounts;
 
-/// Messages consumed, by `topic` and `trigger`.
-pub const MESSAGES_CONSUMED_TOTAL: &str = "readmit_messages_consumed_total";
-/// Messages that reached a final outcome, by `outcome`.
-pub const MESSAGES_OUTCOME_TOTAL: &str = "readmit_messages_outcome_total";
-/// Inputs sent to the dead-letter topic, by `kind`.
-pub const DEAD_LETTERS_TOTAL: &str = "readmit_dead_letters_total";
-/// Alerts acknowledged by the broker, by `collaborative` and `tier`.
-pub const ALERTS_PUBLISHED_TOTAL: &str = "readmit_alerts_published_total";
-/// Record timestamp → every output acknowledged, seconds.
-pub const END_TO_END_LATENCY_SECONDS: &str = "readmit_end_to_end_latency_seconds";
-/// Time spent per pipeline stage, by `stage`, seconds.
-pub const STAGE_DURATION_SECONDS: &str = "readmit_stage_duration_seconds";
-/// Messages behind the log end per assigned partition, by `topic` and `partition`.
-pub const CONSUMER_LAG_MESSAGES: &str = "readmit_consumer_lag_messages";
-/// Patients held in per-partition state, by `partition`.
-pub const STATE_PATIENTS: &str = "readmit_state_patients";
-/// Approximate bytes of per-partition state, by `partition`.
-pub const STATE_BYTES: &str = "readmit_state_bytes";
-/// Duration of changelog restores, seconds.
-pub const CHANGELOG_RESTORE_DURATION_SECONDS: &str = "readmit_changelog_restore_duration_seconds";
-/// Changelog records applied during restores.
-pub const CHANGELOG_RESTORED_RECORDS_TOTAL: &str = "readmit_changelog_restored_records_total";
-/// Messages waiting in the producer's local queue (librdkafka `msg_cnt`).
-pub const PRODUCER_QUEUE_MESSAGES: &str = "readmit_producer_queue_messages";
-/// Always 1; labels `version` (model id) and `schema` (feature schema version).
-pub const MODEL_INFO: &str = "readmit_model_info";
-/// Rebalance callbacks, by `kind` (`assign`, `revoke`, `error`).
-pub const REBALANCES_TOTAL: &str = "readmit_rebalances_total";
-/// Input partitions currently assigned to this instance.
-pub const PARTITIONS_ASSIGNED: &str = "readmit_partitions_assigned";
-/// Offset commits that failed (retried by the next commit).
-pub const COMMIT_FAILURES_TOTAL: &str = "readmit_commit_failures_total";
-/// Produce attempts retried after transient failures.
-pub const PRODUCE_RETRIES_TOTAL: &str = "readmit_produce_retries_total";
-/// Messages still in flight at a drain deadline (redelivered to the next owner).
-pub const IN_FLIGHT_ABANDONED_TOTAL: &str = "readmit_in_flight_abandoned_total";
-/// Records whose Kafka key did not name the message's patient.
-pub const KEY_MISMATCHES_TOTAL: &str = "readmit_key_mismatches_total";
-/// Alerts sent to the unrouted topic (no collaborative matched).
-pub const ALERTS_UNROUTED_TOTAL: &str = "readmit_alerts_unrouted_total";
-/// A40 merges whose retired patient lived on another partition.
-pub const REMOTE_MERGES_TOTAL: &str = "readmit_remote_merges_total";
-/// 1 when `/readyz` would answer 200, else 0.
-pub const READY: &str = "readmit_ready";
-
-/// Every metric name this module registers (model monitoring names are in
-/// [`monitor::METRIC_NAMES`]).
-pub const METRIC_NAMES: &[&str] = &[
-    MESSAGES_CONSUMED_TOTAL,
-    MESSAGES_OUTCOME_TOTAL,
-    DEAD_LETTERS_TOTAL,
-    ALERTS_PUBLISHED_TOTAL,
-    END_TO_END_LATENCY_SECONDS,
-    STAGE_DURATION_SECONDS,
-    CONSUMER_LAG_MESSAGES,
-    STATE_PATIENTS,
-    STATE_BYTES,
-    CHANGELOG_RESTORE_DURATION_SECONDS,
-    CHANGELOG_RESTORED_RECORDS_TOTAL,
-    PRODUCER_QUEUE_MESSAGES,
-    MODEL_INFO,
-    REBALANCES_TOTAL,
-    PARTITIONS_ASSIGNED,
-    COMMIT_FAILURES_TOTAL,
-    PRODUCE_RETRIES_TOTAL,
-    IN_FLIGHT_ABANDONED_TOTAL,
-    KEY_MISMATCHES_TOTAL,
-    ALERTS_UNROUTED_TOTAL,
-    REMOTE_MERGES_TOTAL,
-    READY,
-];
-
-/// Label names any readmit metric may carry; a test walks the registry against this list.
-pub const ALLOWED_LABEL_NAMES: &[&str] = &[
-    "topic",
-    "trigger",
-    "outcome",
-    "kind",
-    "collaborative",
-    "tier",
-    "stage",
-    "partition",
-    "version",
-    "schema",
-    "facility",
-];
-
-/// The label value every closed set falls back to.
-pub const OTHER: &str = "other";
-/// `trigger` value for records whose trigger could not be read (unparsable input).
-pub const UNPARSED: &str = "unparsed";
-/// `collaborative` value for alerts that matched no route.
-pub const UNROUTED: &str = "unrouted";
-
-/// The pipeline's outcome labels.
-pub const OUTCOMES: &[&str] = &[
-    "alerted",
-    "scored",
-    "history_only",
-    "duplicate",
-    "ignored",
-    "dead_lettered",
-];
-
-/// Dead-letter kinds: parser kinds (`hl7::ParseErrorKind::as_str`), ADT kinds
-/// (`adt::AdtError::kind`), the pipeline's own poison kinds and the runtime's
-/// `unproducible_output`. Anything else is counted as `other`.
-pub const DEAD_LETTER_KINDS: &[&str] = &[
-    // hl7::ParseErrorKind
-    "empty",
-    "missing_msh",
-    "bad_delimiters",
-    "truncated_msh",
-    "bad_segment_id",
-    "multiple_messages",
-    "batch_envelope",
-    "too_large",
-    // adt::AdtError
-    "missing_message_type",
-    "not_adt",
-    "missing_trigger",
-    // pipeline poison
-    "missing_patient_id",
-    "key_mismatch",
-    "discharge_before_admit",
-    "missing_discharge_time",
-    "unscorable_discharge",
-    "feature_out_of_range",
-    // runtime
-    "unproducible_output",
-];
-
-/// Risk tiers (as `alerts::Tier::as_str`).
-pub const TIERS: &[&str] = &["low", "moderate", "high"];
-
-/// Dead-letter kind the runtime uses when an output could never be produced.
-pub const UNPRODUCIBLE_OUTPUT: &str = "unproducible_output";
-
-/// A pipeline stage timed by [`STAGE_DURATION_SECONDS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Stage {
-    /// HL7 parse.
-    Parse,
-    /// Typed ADT event build and history update.
-    Adt,
-    /// Feature extraction.
-    Features,
-    /// Model scoring.
-    Score,
-    /// Producing outputs until acknowledged.
-    Publish,
-}
-
-impl Stage {
-    /// Every stage.
-    pub const ALL: [Stage; 5] = [
-        Stage::Parse,
-        Stage::Adt,
-        Stage::Features,
-        Stage::Score,
-        Stage::Publish,
-    ];
-
-    /// The label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Parse => "parse",
-            Stage::Adt => "adt",
-            Stage::Features => "features",
-            Stage::Score => "score",
-            Stage::Publish => "publish",
-        }
-    }
-}
+use scrape::{ArcCollector, ScrapeCollector};
 
 /// Errors creating or registering metrics (a duplicate registration is a programming error,
 /// reported at start-up).
@@ -226,117 +53,6 @@ pub enum MetricsError {
     /// The prometheus crate rejected a metric or its registration.
     #[error("metric registration failed: {0}")]
     Register(#[from] prometheus::Error),
-}
-
-/// Values the pipeline keeps in its own atomics (`PipelineCounters`), read at scrape time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PipelineCounts {
-    /// Records whose key did not name the message's patient.
-    pub key_mismatches: u64,
-    /// Alerts sent to the unrouted topic.
-    pub unrouted: u64,
-    /// A40 merges whose retired patient was on another partition.
-    pub remote_merges: u64,
-}
-
-type CountsSource = Box<dyn Fn() -> PipelineCounts + Send + Sync>;
-
-/// A collector that reads values owned elsewhere at scrape time: [`PipelineCounts`] from a
-/// closure (so the pipeline's atomics need no second copy) and [`Readiness`].
-struct ScrapeCollector {
-    descs: Vec<Desc>,
-    source: RwLock<Option<CountsSource>>,
-    readiness: RwLock<Option<Arc<Readiness>>>,
-}
-
-impl ScrapeCollector {
-    const READY_HELP: &'static str = "1 when /readyz answers 200, else 0.";
-    const FAMILIES: [(&'static str, &'static str); 3] = [
-        (
-            KEY_MISMATCHES_TOTAL,
-            "Records whose Kafka key did not name the message's patient.",
-        ),
-        (
-            ALERTS_UNROUTED_TOTAL,
-            "Alerts sent to the unrouted topic because no collaborative matched.",
-        ),
-        (
-            REMOTE_MERGES_TOTAL,
-            "A40 merges whose retired patient lived on another partition.",
-        ),
-    ];
-
-    fn new() -> Result<Self, prometheus::Error> {
-        let descs = Self::FAMILIES
-            .iter()
-            .chain([(READY, Self::READY_HELP)].iter())
-            .map(|(name, help)| {
-                Desc::new(
-                    (*name).to_string(),
-                    (*help).to_string(),
-                    Vec::new(),
-                    Default::default(),
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            descs,
-            source: RwLock::new(None),
-            readiness: RwLock::new(None),
-        })
-    }
-}
-
-impl Collector for ScrapeCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let counts = self
-            .source
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|f| f())
-            .unwrap_or_default();
-        let values = [counts.key_mismatches, counts.unrouted, counts.remote_merges];
-        let mut families: Vec<MetricFamily> = Self::FAMILIES
-            .iter()
-            .zip(values)
-            .map(|((name, help), value)| {
-                let mut counter = CounterProto::default();
-                counter.set_value(value as f64);
-                let mut metric = Metric::default();
-                metric.set_counter(counter);
-                family(name, help, MetricType::COUNTER, metric)
-            })
-            .collect();
-        let ready = self
-            .readiness
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_some_and(|r| r.is_ready());
-        let mut gauge = GaugeProto::default();
-        gauge.set_value(if ready { 1.0 } else { 0.0 });
-        families.push(family(
-            READY,
-            Self::READY_HELP,
-            MetricType::GAUGE,
-            Metric::from_gauge(gauge),
-        ));
-        families
-    }
-}
-
-fn family(name: &str, help: &str, kind: MetricType, metric: Metric) -> MetricFamily {
-    let mut family = MetricFamily::default();
-    family.set_name(name.to_string());
-    family.set_help(help.to_string());
-    family.set_field_type(kind);
-    family.set_metric(vec![metric]);
-    family
 }
 
 /// Typed handles of every service metric, registered once into one registry. Share it as
@@ -486,7 +202,7 @@ impl Metrics {
             stage_duration,
             consumer_lag: gauge_vec(
                 CONSUMER_LAG_MESSAGES,
-                "Messages between the committed position and the high watermark, per assigned partition.",
+                "Messages between the processed (stored) position and the high watermark, per assigned partition.",
                 &["topic", "partition"],
             )?,
             state_patients: gauge_vec(
@@ -785,18 +501,6 @@ impl Metrics {
     }
 }
 
-/// Registers an `Arc`'d collector (the registry wants a `Box<dyn Collector>`).
-struct ArcCollector(Arc<ScrapeCollector>);
-
-impl Collector for ArcCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.0.desc()
-    }
-    fn collect(&self) -> Vec<MetricFamily> {
-        self.0.collect()
-    }
-}
-
 /// Records a stage's duration when dropped.
 #[derive(Debug)]
 pub struct StageTimer<'a> {
@@ -823,34 +527,6 @@ impl Drop for StageTimer<'_> {
                 .observe_stage(self.stage, self.started.elapsed());
         }
     }
-}
-
-/// `value` if it is in `set`, else `other`.
-fn closed<'a>(value: &str, set: &[&'a str]) -> &'a str {
-    set.iter().find(|s| **s == value).copied().unwrap_or(OTHER)
-}
-
-/// The `trigger` label: `A01`..`A60` as given (upper-cased), `other` for any other code,
-/// `unparsed` when there is none.
-pub fn trigger_label(trigger: Option<&str>) -> &'static str {
-    const CODES: [&str; 60] = [
-        "A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A09", "A10", "A11", "A12", "A13",
-        "A14", "A15", "A16", "A17", "A18", "A19", "A20", "A21", "A22", "A23", "A24", "A25", "A26",
-        "A27", "A28", "A29", "A30", "A31", "A32", "A33", "A34", "A35", "A36", "A37", "A38", "A39",
-        "A40", "A41", "A42", "A43", "A44", "A45", "A46", "A47", "A48", "A49", "A50", "A51", "A52",
-        "A53", "A54", "A55", "A56", "A57", "A58", "A59", "A60",
-    ];
-    let Some(code) = trigger.map(str::trim) else {
-        return UNPARSED;
-    };
-    if code.is_empty() {
-        return UNPARSED;
-    }
-    CODES
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case(code))
-        .copied()
-        .unwrap_or(OTHER)
 }
 
 #[cfg(test)]
