@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Parse HL7 v2 files (or stdin) and print one object per message.
     Parse(cmd::parse::Args),
+    /// Train the readmission model on the vendored UCI data; writes models/<name>-v<N>/.
+    Train(cmd::train::Args),
+    /// Evaluate a model artifact on the test split (patient_nbr % 5 == 0).
+    Evaluate(cmd::evaluate::Args),
     /// Turn Diabetes-130 encounters into HL7 v2.5 ADT streams (file, MLLP or Kafka).
     Simulate(cmd::simulate::Args),
     /// Load and validate the layered configuration; print it with secrets redacted.
@@ -32,6 +36,8 @@ fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
     }

@@ -1,5 +1,7 @@
 //! One module per `readmit` subcommand: its clap `Args` and a `run` returning the exit code.
 
 pub mod check_config;
+pub mod evaluate;
 pub mod parse;
 pub mod simulate;
+pub mod train;

@@ -125,6 +125,18 @@ pub enum FeatureError {
         /// The limit.
         max: u32,
     },
+    /// A field needed to build the discharge was not sent or did not parse.
+    #[error("{field} is missing or unparsable; it is required to score a discharge")]
+    Missing {
+        /// Segment and field, e.g. `PV1-45`.
+        field: &'static str,
+    },
+    /// A date is out of order (discharge before admission, or before birth).
+    #[error("{field} is out of order with the other visit dates")]
+    Inconsistent {
+        /// Segment and field.
+        field: &'static str,
+    },
     /// More coded diagnoses than the diagnosis count.
     #[error("feature input diagnosis_count is below the number of coded diagnoses")]
     DiagnosisCountBelowCoded,
@@ -181,7 +193,7 @@ const fn f(name: &'static str, group: FeatureGroup) -> FeatureDef {
 use FeatureGroup as G;
 
 /// Number of features.
-pub const N_FEATURES: usize = 84;
+pub const N_FEATURES: usize = 115;
 
 /// Every feature in order. [`extract`] writes exactly this order.
 pub const FEATURES: [FeatureDef; N_FEATURES] = [
@@ -269,6 +281,43 @@ pub const FEATURES: [FeatureDef; N_FEATURES] = [
     f("lace_score", G::Lace),
     f("lace_ge_10", G::Lace),
     f("inpatient_log_x_age_ge_70", G::InpatientAdmissions),
+    f("inpatient_12m_log_x_age", G::InpatientAdmissions),
+    f("ed_12m_log_x_age", G::EdVisits),
+    f("outpatient_12m_log_x_age", G::OutpatientVisits),
+    f("n_diagnoses_x_age", G::DiagnosisCount),
+    f("los_days_x_age", G::LengthOfStay),
+    f("charlson_index_x_age", G::Comorbidity),
+    f("disp_post_acute_x_age", G::Disposition),
+    f("disp_home_x_age", G::Disposition),
+    f("disp_home_health_x_age", G::Disposition),
+    f("any_procedure_x_age", G::Procedures),
+    f("src_emergency_room_x_age", G::AdmitSource),
+    f("inpatient_ge_1_x_age", G::InpatientAdmissions),
+    f(
+        "inpatient_12m_log_x_disp_post_acute",
+        G::InpatientAdmissions,
+    ),
+    f("inpatient_12m_log_x_disp_home", G::InpatientAdmissions),
+    f(
+        "inpatient_12m_log_x_disp_home_health",
+        G::InpatientAdmissions,
+    ),
+    f("inpatient_12m_log_x_disp_other", G::InpatientAdmissions),
+    f("ed_12m_log_x_disp_post_acute", G::EdVisits),
+    f("ed_12m_log_x_disp_home", G::EdVisits),
+    f("ed_12m_log_x_disp_home_health", G::EdVisits),
+    f("ed_12m_log_x_disp_other", G::EdVisits),
+    f("n_diagnoses_x_disp_post_acute", G::DiagnosisCount),
+    f("n_diagnoses_x_disp_home", G::DiagnosisCount),
+    f("n_diagnoses_x_disp_home_health", G::DiagnosisCount),
+    f("n_diagnoses_x_disp_other", G::DiagnosisCount),
+    f("los_days_x_disp_post_acute", G::LengthOfStay),
+    f("los_days_x_disp_home", G::LengthOfStay),
+    f("los_days_x_disp_home_health", G::LengthOfStay),
+    f("los_days_x_disp_other", G::LengthOfStay),
+    f("inpatient_log_x_ed_log", G::InpatientAdmissions),
+    f("inpatient_log_x_outpatient_log", G::InpatientAdmissions),
+    f("inpatient_log_x_n_diagnoses", G::InpatientAdmissions),
 ];
 
 /// Feature names in model order.
@@ -464,7 +513,48 @@ pub fn extract(d: &Discharge, h: &History) -> Result<FeatureVector, FeatureError
     w.push(f64::from(lace.total()));
     w.flag(lace.total() >= 10);
 
-    w.push(ln1p(ip) * if dec >= 7 { 1.0 } else { 0.0 });
+    let ip_log = ln1p(ip);
+    w.push(ip_log * if dec >= 7 { 1.0 } else { 0.0 });
+
+    // Interactions (a linear model cannot find them itself): with the age decade, with the
+    // disposition group, and between prior-visit counts.
+    let age = f64::from(dec);
+    let ed_log = ln1p(h.ed_visits_12m);
+    let op_log = ln1p(h.outpatient_12m);
+    let ndx_f = f64::from(ndx);
+    let los_f = f64::from(los);
+    let b = |x: bool| if x { 1.0 } else { 0.0 };
+    let post_acute = b(dg == DispositionGroup::PostAcute);
+    let home = b(dg == DispositionGroup::Home);
+    let home_health = b(dg == DispositionGroup::HomeHealth);
+    let disp_other = b(matches!(
+        dg,
+        DispositionGroup::Other | DispositionGroup::DeathOrHospice
+    ));
+    for v in [
+        ip_log,
+        ed_log,
+        op_log,
+        ndx_f,
+        los_f,
+        f64::from(charlson),
+        post_acute,
+        home,
+        home_health,
+        b(d.procedure_count > 0),
+        b(src == AdmitSourceGroup::EmergencyRoom),
+        b(ip >= 1),
+    ] {
+        w.push(v * age);
+    }
+    for v in [ip_log, ed_log, ndx_f, los_f] {
+        for disp in [post_acute, home, home_health, disp_other] {
+            w.push(v * disp);
+        }
+    }
+    w.push(ip_log * ed_log);
+    w.push(ip_log * op_log);
+    w.push(ip_log * ndx_f);
 
     debug_assert_eq!(w.i, N_FEATURES);
     Ok(FeatureVector { values: w.v })
@@ -526,8 +616,15 @@ mod tests {
         // LACE: L 4 (5 days) + A 3 + C 5 (Charlson 4) + E 3 = 15.
         assert_eq!(fv.get("lace_score"), Some(15.0));
         assert_eq!(fv.get("lace_ge_10"), Some(1.0));
-        let last = fv.values()[N_FEATURES - 1];
-        assert!((last - 3f64.ln()).abs() < 1e-15);
+        assert_eq!(fv.get("inpatient_log_x_age_ge_70"), Some(3f64.ln()));
+        assert_eq!(fv.get("inpatient_12m_log_x_age"), Some(3f64.ln() * 7.0));
+        assert_eq!(fv.get("los_days_x_disp_home"), Some(0.0));
+        assert_eq!(fv.get("n_diagnoses_x_disp_other"), Some(0.0));
+        assert_eq!(
+            fv.get("inpatient_log_x_ed_log"),
+            Some(3f64.ln() * 4f64.ln())
+        );
+        assert_eq!(fv.values()[N_FEATURES - 1], 3f64.ln() * 9.0);
     }
 
     #[test]
