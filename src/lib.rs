@@ -13,9 +13,15 @@
 //! | [`shutdown`] | SIGTERM/SIGINT → `CancellationToken`. |
 //! | [`telemetry`] | tracing subscriber (`[log]`: json/text/auto, filter) and the per-message span. |
 //! | [`metrics`] | Prometheus metrics (own registry), runtime observer, consumer lag, model monitoring, `/metrics` `/healthz` `/readyz`. |
+//! | [`state`] | per-patient visit history (16-byte encounters, event-time windows), changelog encoding. |
+//! | [`features`] | `Discharge` + `History` → `FeatureVector`: one `extract` for training and serving; code tables, ICD groups, Charlson, LACE. |
+//! | [`model`] | linfa training, calibration, the versioned artifact, the `Scorer` trait, evaluation. |
+//! | [`alerts`] | alert schema, pseudonyms and alert IDs (HMAC), routing rules, interventions, FHIR RiskAssessment. |
+//! | [`pipeline`] | the domain `Processor`: ADT record → history, score, alerts, audit, outcomes, changelog or dead letter. |
+//! | [`service`] | assembles settings, model, key and pipeline and runs them on the runtime (`readmit run`). |
 //!
-//! Later stages (history state, features, model, alerts, the Kafka pipeline, metrics) are added
-//! as modules beside these; see `README.md` for the flow.
+//! Flow: Kafka record → [`hl7`] → [`adt`] → [`state`] → [`features`] → [`model`] → [`alerts`],
+//! all inside [`pipeline`], driven by [`runtime`].
 
 pub mod adt;
 pub mod alerts;
@@ -24,9 +30,10 @@ pub mod features;
 pub mod hl7;
 pub mod metrics;
 pub mod model;
-pub mod pipeline;
 pub mod parse_output;
+pub mod pipeline;
 pub mod runtime;
+pub mod service;
 pub mod shutdown;
 pub mod simulate;
 pub mod state;

@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the stream processor: consume ADT from Kafka, score discharges, publish alerts.
+    Run(cmd::run::Args),
     /// Parse HL7 v2 files (or stdin) and print one object per message.
     Parse(cmd::parse::Args),
     /// Train the readmission model on the vendored UCI data; writes models/<name>-v<N>/.
@@ -35,6 +37,7 @@ enum Command {
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => cmd::run::run(args),
         Command::Parse(args) => cmd::parse::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),

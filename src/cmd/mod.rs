@@ -3,5 +3,6 @@
 pub mod check_config;
 pub mod evaluate;
 pub mod parse;
+pub mod run;
 pub mod simulate;
 pub mod train;

@@ -641,7 +641,7 @@ mod tests {
         assert!(DxCode::new("4 28", CodingSystem::Icd9).is_none());
         assert!(DxCode::new("123456789", CodingSystem::Icd10).is_none());
         assert!(DxCode::new("428", CodingSystem::Other).is_none());
-        assert_eq!(format!("{:?}", i9("428")).contains("428"), false);
+        assert!(!format!("{:?}", i9("428")).contains("428"));
     }
 
     #[test]

@@ -391,13 +391,23 @@ impl PatientHistory {
     /// Drops what no window can need any more, measured on the patient's own event clock:
     /// encounters admitted more than a year (plus the readmission window) before the latest
     /// event, and scored discharges whose 30-day window has closed.
-    pub fn prune(&mut self) {
+    ///
+    /// Returns the scored discharges whose window closed without a readmission (not
+    /// retracted): negative outcomes for live model monitoring.
+    pub fn prune(&mut self) -> Vec<ScoredDischarge> {
         let clock = self.clock;
         let keep_from = clock.saturating_sub(WINDOW_12M + READMISSION_WINDOW);
         // Open encounters go too: an ED registration (A04) is often never closed by an A03.
         self.encounters.retain(|e| e.admitted_at >= keep_from);
-        self.scored
-            .retain(|s| clock.saturating_sub(s.discharged_at) <= READMISSION_WINDOW);
+        let mut closed = Vec::new();
+        self.scored.retain(|s| {
+            let open = clock.saturating_sub(s.discharged_at) <= READMISSION_WINDOW;
+            if !open && s.readmitted_by == 0 && !s.retracted {
+                closed.push(*s);
+            }
+            open
+        });
+        closed
     }
 }
 

@@ -62,6 +62,10 @@ pub fn decode(bytes: &[u8]) -> Result<PatientHistory, StateError> {
 #[derive(Debug, Default)]
 pub struct PartitionState {
     patients: HashMap<u128, PatientHistory>,
+    /// Latest event time seen on the partition (minutes since the epoch).
+    clock: u32,
+    /// Messages handled since the last housekeeping sweep.
+    since_sweep: u64,
 }
 
 impl PartitionState {
@@ -101,6 +105,59 @@ impl PartitionState {
         }
     }
 
+    /// Advances the partition's event clock.
+    pub fn advance_clock(&mut self, at: u32) {
+        self.clock = self.clock.max(at);
+    }
+
+    /// The partition's event clock.
+    pub fn clock(&self) -> u32 {
+        self.clock
+    }
+
+    /// Counts one handled message; true every `every` messages (time for a sweep).
+    pub fn tick(&mut self, every: u64) -> bool {
+        self.since_sweep += 1;
+        if self.since_sweep >= every {
+            self.since_sweep = 0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Removes and returns the scored discharges whose 30-day window closed (on the partition's
+    /// event clock) without a readmission: the negative outcomes live monitoring needs.
+    pub fn sweep_closed_windows(&mut self) -> Vec<ScoredDischarge> {
+        let clock = self.clock;
+        let mut closed = Vec::new();
+        for history in self.patients.values_mut() {
+            history.scored.retain(|s| {
+                let open = clock.saturating_sub(s.discharged_at) <= READMISSION_WINDOW;
+                if !open && s.readmitted_by == 0 && !s.retracted {
+                    closed.push(*s);
+                }
+                open
+            });
+        }
+        closed
+    }
+
+    /// An estimate of the heap and table bytes the histories use (for the state-size gauge).
+    pub fn approx_bytes(&self) -> u64 {
+        let entry = std::mem::size_of::<u128>() + std::mem::size_of::<PatientHistory>() + 8;
+        let heap: usize = self
+            .patients
+            .values()
+            .map(|h| {
+                h.encounters.capacity() * std::mem::size_of::<Encounter>()
+                    + h.scored.capacity() * std::mem::size_of::<ScoredDischarge>()
+                    + h.recent.capacity() * std::mem::size_of::<u64>()
+            })
+            .sum();
+        (self.patients.capacity() * entry + heap) as u64
+    }
+
     /// Applies one changelog record during restore: a value replaces the patient's history, a
     /// tombstone removes it.
     pub fn restore(
@@ -111,7 +168,9 @@ impl PartitionState {
         let key = patient_hash(canonical_key);
         match value {
             Some(bytes) => {
-                self.patients.insert(key, decode(bytes)?);
+                let history = decode(bytes)?;
+                self.advance_clock(history.clock);
+                self.patients.insert(key, history);
             }
             None => {
                 self.patients.remove(&key);
