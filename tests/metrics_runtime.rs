@@ -1,10 +1,12 @@
 //! Metrics against real clients (mock cluster by default, `KAFKA_BOOTSTRAP_SERVERS` for a real
 //! broker): the runtime driven with a `MetricsObserver` counts outcomes, restores and
-//! rebalances; librdkafka's own statistics reports feed consumer lag and producer queue depth.
+//! rebalances, end-to-end latency and publish time, keeps `Readiness` in step with the
+//! assignment, and forwards its clients' librdkafka statistics (consumer lag, producer queue
+//! depth, broker reachability); librdkafka's own statistics reports feed consumer lag.
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -14,8 +16,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use readmit::metrics::http::ReadinessStatus;
 use readmit::metrics::{LabelSets, Metrics, MetricsObserver, Readiness, StatisticsSink};
-use readmit::runtime::run_with_observer;
+use readmit::runtime::{run_with_observer, RuntimeEvent, RuntimeObserver};
 use tokio_util::sync::CancellationToken;
 
 /// Sum of the values of `name`'s series whose labels include every pair in `want`.
@@ -94,6 +97,158 @@ async fn runtime_events_drive_the_metrics() {
     assert_eq!(
         value(&registry, "readmit_produce_retries_total", &[]),
         Some(summary.produce_retries as f64)
+    );
+}
+
+/// Wraps a [`MetricsObserver`] and records the readiness status right after each event.
+struct ReadinessLog {
+    inner: MetricsObserver,
+    readiness: Arc<Readiness>,
+    log: Mutex<Vec<(RuntimeEvent, ReadinessStatus)>>,
+    statistics: Mutex<Vec<String>>,
+}
+
+impl RuntimeObserver for ReadinessLog {
+    fn on_event(&self, event: &RuntimeEvent) {
+        self.inner.on_event(event);
+        let status = self.readiness.status();
+        self.log.lock().unwrap().push((event.clone(), status));
+    }
+
+    fn wants_statistics(&self) -> bool {
+        self.inner.wants_statistics()
+    }
+
+    fn on_statistics(&self, statistics: &Statistics) {
+        self.inner.on_statistics(statistics);
+        self.statistics
+            .lock()
+            .unwrap()
+            .push(statistics.client_type.clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_feeds_readiness_latency_lag_and_rebalances() {
+    const N: usize = 30;
+    let kafka = TestKafka::start(1);
+    let mut settings = kafka.settings("metrics-ready");
+    // Faster than the runtime's 5 s default, through the pass-through map (which wins).
+    settings
+        .kafka
+        .librdkafka
+        .insert("statistics_interval_ms".into(), "200".into());
+    kafka.create_runtime_topics(&settings, 1).await;
+    let items = inputs(N, 5, 0);
+    kafka.produce_all(&settings.topics.input, &items).await;
+
+    let registry = Registry::new();
+    let metrics = Arc::new(Metrics::new(&registry, LabelSets::from_settings(&settings)).unwrap());
+    let readiness = Arc::new(Readiness::new());
+    readiness.set_model_loaded(true);
+    let observer = Arc::new(ReadinessLog {
+        inner: MetricsObserver::new(metrics.clone()).with_readiness(readiness.clone()),
+        readiness: readiness.clone(),
+        log: Mutex::default(),
+        statistics: Mutex::default(),
+    });
+    let input = settings.topics.input.clone();
+    let lag = |registry: &Registry| {
+        value(
+            registry,
+            "readmit_consumer_lag_messages",
+            &[("topic", input.as_str()), ("partition", "0")],
+        )
+    };
+    assert!(!readiness.is_ready(), "no broker seen yet");
+
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(run_with_observer(
+        settings.clone(),
+        EchoCounter::new(&settings),
+        token.clone(),
+        observer.clone(),
+    ));
+    let out = kafka
+        .read_topic(&settings.topics.risk_scores, N, Duration::from_secs(20))
+        .await;
+    assert_eq!(out.len(), N);
+
+    // While running and caught up: ready (model loaded, broker UP in the consumer's
+    // statistics, partition 0 restored) and the input partition's lag gauge reads 0.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !(readiness.is_ready() && lag(&registry) == Some(0.0)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        readiness.status(),
+        ReadinessStatus {
+            model_loaded: true,
+            broker_reachable: true,
+            restoring: vec![],
+        }
+    );
+    assert_eq!(lag(&registry), Some(0.0), "caught up: no lag");
+    let seen: Vec<String> = observer.statistics.lock().unwrap().clone();
+    assert!(seen.iter().any(|t| t == "consumer"), "{seen:?}");
+    assert!(seen.iter().any(|t| t == "producer"), "{seen:?}");
+
+    token.cancel();
+    let summary = tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    // Every message: one end-to-end latency and one publish-stage sample.
+    assert_eq!(summary.messages_completed, N as u64);
+    assert_eq!(
+        value(&registry, "readmit_end_to_end_latency_seconds", &[]),
+        Some(N as f64)
+    );
+    assert_eq!(
+        value(
+            &registry,
+            "readmit_stage_duration_seconds",
+            &[("stage", "publish")]
+        ),
+        Some(N as f64)
+    );
+    assert!(value(&registry, "readmit_rebalances_total", &[("kind", "assign")]).unwrap() >= 1.0);
+
+    // Readiness followed the assignment: restoring from assignment until restored, and the
+    // revoke (at the latest when the consumer closed) dropped the partition.
+    let log = observer.log.lock().unwrap().clone();
+    let tp = (input.clone(), 0);
+    let assigned = log
+        .iter()
+        .position(|(e, _)| matches!(e, RuntimeEvent::PartitionsAssigned(p) if p.contains(&tp)))
+        .expect("assignment event");
+    assert_eq!(log[assigned].1.restoring, vec![0]);
+    assert!(!log[assigned].1.is_ready(), "restoring: not ready");
+    let restored = log
+        .iter()
+        .position(|(e, _)| matches!(e, RuntimeEvent::Restored(r) if r.partition == 0))
+        .expect("restore event");
+    assert!(restored > assigned);
+    assert_eq!(log[restored].1.restoring, Vec::<i32>::new());
+    let first_completed = log
+        .iter()
+        .position(|(e, _)| matches!(e, RuntimeEvent::MessageCompleted { .. }))
+        .unwrap();
+    assert!(first_completed > restored, "no message before restore");
+    let revoked = log
+        .iter()
+        .rposition(|(e, _)| matches!(e, RuntimeEvent::PartitionsRevoked(p) if p.contains(&tp)))
+        .expect("revoke event");
+    assert!(revoked > restored);
+    assert!(log[revoked].1.restoring.is_empty());
+    assert_eq!(summary.partitions_revoked, summary.partitions_assigned);
+    // The revoked partition's lag series is gone and no partition counts as assigned.
+    assert_eq!(lag(&registry), None);
+    assert_eq!(
+        value(&registry, "readmit_partitions_assigned", &[]),
+        Some(0.0)
     );
 }
 

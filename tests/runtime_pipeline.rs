@@ -106,9 +106,12 @@ async fn every_input_is_echoed_and_offsets_are_committed() {
             matches!(
                 e,
                 RuntimeEvent::MessageCompleted {
+                    partition: 0..=2,
+                    timestamp_ms: Some(1..),
                     outcome: "echoed",
                     records_produced: 2,
-                    dead_lettered: false
+                    dead_lettered: false,
+                    publish: Some(_),
                 }
             )
         })

@@ -222,8 +222,9 @@ fn observer_maps_runtime_events() {
     let registry = Registry::new();
     let m = Arc::new(Metrics::new(&registry, labels()).unwrap());
     let o = MetricsObserver::new(m.clone());
-    o.on_event(&RuntimeEvent::PartitionsAssigned(3));
-    o.on_event(&RuntimeEvent::PartitionsRevoked(1));
+    let tp = |p: i32| ("adt.events".to_string(), p);
+    o.on_event(&RuntimeEvent::PartitionsAssigned(vec![tp(0), tp(1), tp(2)]));
+    o.on_event(&RuntimeEvent::PartitionsRevoked(vec![tp(2)]));
     o.on_event(&RuntimeEvent::RebalanceError);
     o.on_event(&RuntimeEvent::CommitFailed);
     o.on_event(&RuntimeEvent::ProduceRetried);
@@ -239,15 +240,21 @@ fn observer_maps_runtime_events() {
     }));
     for outcome in ["alerted", "alerted", "history_only", "made_up"] {
         o.on_event(&RuntimeEvent::MessageCompleted {
+            partition: 0,
+            timestamp_ms: None,
             outcome,
             records_produced: 1,
             dead_lettered: false,
+            publish: None,
         });
     }
     o.on_event(&RuntimeEvent::MessageCompleted {
+        partition: 0,
+        timestamp_ms: None,
         outcome: "alerted",
         records_produced: 0,
         dead_lettered: true,
+        publish: None,
     });
 
     let v = |name: &str, want: &[(&str, &str)]| value(&registry, name, want);
@@ -387,9 +394,12 @@ fn no_metric_has_a_label_outside_closed_sets() {
     m.set_model_info("gbt-v1", "3");
     m.set_state_size(0, 1, 1);
     MetricsObserver::new(m.clone()).on_event(&RuntimeEvent::MessageCompleted {
+        partition: 0,
+        timestamp_ms: None,
         outcome: "alerted",
         records_produced: 1,
         dead_lettered: false,
+        publish: None,
     });
     for f in ["F1", "F2", hostile] {
         monitor.observe_closed(0.3, hostile, f, true);

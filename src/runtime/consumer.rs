@@ -71,6 +71,20 @@ pub fn producer_config(settings: &Settings) -> ClientConfig {
     config
 }
 
+/// Turns librdkafka statistics on (for the group consumer and the producer, when the observer
+/// wants them): `statistics.interval.ms` = [`DEFAULT_STATISTICS_INTERVAL_MS`] unless the
+/// pass-through map (`kafka.librdkafka.statistics_interval_ms`) already set it.
+///
+/// [`DEFAULT_STATISTICS_INTERVAL_MS`]: super::DEFAULT_STATISTICS_INTERVAL_MS
+pub fn enable_statistics(config: &mut ClientConfig) {
+    if config.get("statistics.interval.ms").is_none() {
+        config.set(
+            "statistics.interval.ms",
+            super::DEFAULT_STATISTICS_INTERVAL_MS.to_string(),
+        );
+    }
+}
+
 /// Properties of the assign-only consumer that replays the changelog: it never subscribes
 /// (so never joins a group) and never commits. librdkafka's `assign` still wants a `group.id`,
 /// so it gets `<group_id>.restore`, which stays empty.
@@ -148,5 +162,35 @@ impl MainQueueDriver {
         if let Some(thread) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_are_off_unless_enabled_and_the_pass_through_value_wins() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            group_consumer_config(&settings).get("statistics.interval.ms"),
+            None
+        );
+        assert_eq!(
+            producer_config(&settings).get("statistics.interval.ms"),
+            None
+        );
+
+        let mut config = group_consumer_config(&settings);
+        enable_statistics(&mut config);
+        assert_eq!(config.get("statistics.interval.ms"), Some("5000"));
+
+        settings
+            .kafka
+            .librdkafka
+            .insert("statistics_interval_ms".into(), "250".into());
+        let mut config = producer_config(&settings);
+        enable_statistics(&mut config);
+        assert_eq!(config.get("statistics.interval.ms"), Some("250"));
     }
 }

@@ -1,4 +1,6 @@
-//! The consumer context: rebalance and commit callbacks.
+//! The client contexts: rebalance and commit callbacks of the group consumer, and librdkafka
+//! statistics of the group consumer and the producer (forwarded to the observer, see
+//! [`RuntimeObserver::on_statistics`](super::RuntimeObserver::on_statistics)).
 //!
 //! Callbacks run on the thread that polls the main consumer queue (the driver thread, see
 //! [`super::consumer`]) or on the thread that drops the consumer. They hand assignments and
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -83,16 +86,43 @@ impl ClientContext for RuntimeContext {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(%error, reason, "Kafka consumer client error; librdkafka retries.");
     }
+
+    /// Statistics arrive only when the observer asked for them (`statistics.interval.ms`).
+    fn stats(&self, statistics: Statistics) {
+        self.stats.statistics(&statistics);
+    }
+}
+
+/// Producer context: forwards librdkafka statistics to the observer; errors are logged as
+/// librdkafka's default context does.
+pub struct RuntimeProducerContext {
+    stats: Stats,
+}
+
+impl RuntimeProducerContext {
+    pub(crate) fn new(stats: Stats) -> Self {
+        Self { stats }
+    }
+}
+
+impl ClientContext for RuntimeProducerContext {
+    /// Client-level errors are retried by librdkafka; delivery failures reach the publisher.
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "Kafka producer client error; librdkafka retries.");
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        self.stats.statistics(&statistics);
+    }
 }
 
 impl ConsumerContext for RuntimeContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                // Counted by the coordinator once earlier tasks of these partitions are gone.
                 let parts = partitions(tpl);
                 tracing::info!(partitions = ?parts, "Partitions assigned.");
-                self.stats
-                    .record(RuntimeEvent::PartitionsAssigned(parts.len()));
                 self.hand_over(|done| RebalanceEvent::Assign {
                     partitions: parts,
                     done,
@@ -102,7 +132,7 @@ impl ConsumerContext for RuntimeContext {
                 let parts = partitions(tpl);
                 tracing::info!(partitions = ?parts, "Partitions revoked; draining.");
                 self.stats
-                    .record(RuntimeEvent::PartitionsRevoked(parts.len()));
+                    .record(RuntimeEvent::PartitionsRevoked(parts.clone()));
                 self.hand_over(|done| RebalanceEvent::Revoke {
                     partitions: parts,
                     done,

@@ -13,7 +13,9 @@ use rdkafka::consumer::Consumer;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::consumer::{group_consumer_config, DriverEvent, GroupConsumer, MainQueueDriver};
+use super::consumer::{
+    enable_statistics, group_consumer_config, DriverEvent, GroupConsumer, MainQueueDriver,
+};
 use super::context::{is_no_offset, RebalanceEvent, RuntimeContext, TopicPartition};
 use super::partition::{PartitionError, PartitionReport, PartitionTask};
 use super::publisher::Publisher;
@@ -64,8 +66,12 @@ async fn run_inner<P: Processor>(
     let publisher = Arc::new(Publisher::new(&settings, stats.clone())?);
 
     let (rebalance_tx, mut rebalance_rx) = tokio::sync::mpsc::channel::<RebalanceEvent>(16);
+    let mut consumer_config = group_consumer_config(&settings);
+    if stats.wants_statistics() {
+        enable_statistics(&mut consumer_config);
+    }
     let consumer: Arc<GroupConsumer> = Arc::new(
-        group_consumer_config(&settings)
+        consumer_config
             .create_with_context(RuntimeContext::new(rebalance_tx, stats.clone()))
             .map_err(|source| RuntimeError::Client {
                 client: "consumer",
@@ -102,12 +108,18 @@ async fn run_inner<P: Processor>(
             }
             Some(event) = rebalance_rx.recv() => match event {
                 RebalanceEvent::Assign { partitions, done } => {
+                    // Not revoked in between (cooperative protocol): finish the old tasks
+                    // first, so every `Restored` after this event belongs to the new ones.
+                    let old: Vec<_> = partitions
+                        .iter()
+                        .filter_map(|k| tasks.remove(k).map(|r| (k.clone(), r)))
+                        .collect();
+                    if !old.is_empty() {
+                        drain_tasks(old, drain_timeout, &failure, &failed).await;
+                    }
+                    stats.record(RuntimeEvent::PartitionsAssigned(partitions.clone()));
                     for (topic, partition) in partitions {
                         let key = (topic.clone(), partition);
-                        if let Some(old) = tasks.remove(&key) {
-                            // Not revoked in between (cooperative protocol); finish the old one.
-                            drain_tasks(vec![(key.clone(), old)], drain_timeout, &failure, &failed).await;
-                        }
                         let Some(queue) = consumer.split_partition_queue(&topic, partition) else {
                             set_failure(&failure, RuntimeError::Task(format!(
                                 "partition queue of {topic}/{partition} could not be split"
@@ -179,7 +191,11 @@ async fn run_inner<P: Processor>(
             tokio::select! {
                 _ = &mut drain_all => break,
                 Some(event) = rebalance_rx.recv() => match event {
-                    RebalanceEvent::Assign { done, .. } => drop(done),
+                    RebalanceEvent::Assign { partitions, done } => {
+                        // Counted (the close revokes them again) but no task starts.
+                        stats.record(RuntimeEvent::PartitionsAssigned(partitions));
+                        drop(done);
+                    }
                     RebalanceEvent::Revoke { done, .. } => held.push(done),
                 },
             }

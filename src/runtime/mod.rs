@@ -41,6 +41,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use context::TopicPartition;
 pub use coordinator::{run, run_with_observer};
 pub use restore::RestoreStats;
 
@@ -410,28 +411,38 @@ impl Backoff {
     }
 }
 
-/// A notable runtime event. [`RunSummary`] counts them; a [`RuntimeObserver`] (metrics)
-/// sees each as it happens. No event carries message content.
+/// A notable runtime event. [`RunSummary`] counts them; a [`RuntimeObserver`] (metrics,
+/// readiness) sees each as it happens. No event carries message content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuntimeEvent {
-    /// Partitions were assigned (count).
-    PartitionsAssigned(usize),
-    /// Partitions were revoked (count).
-    PartitionsRevoked(usize),
+    /// Partitions were assigned; their tasks start restoring. Recorded by the coordinator
+    /// after any earlier task of the same partition finished, so a [`Restored`](Self::Restored)
+    /// event that follows belongs to the new assignment.
+    PartitionsAssigned(Vec<TopicPartition>),
+    /// Partitions are being revoked (recorded before their tasks drain).
+    PartitionsRevoked(Vec<TopicPartition>),
     /// A `Rebalance::Error` callback.
     RebalanceError,
     /// An offset commit failed.
     CommitFailed,
-    /// A partition's state was restored.
+    /// A partition's state was restored; [`RestoreStats::partition`] is the input partition
+    /// number too (changelog partition `p` holds input partition `p`'s state).
     Restored(RestoreStats),
     /// A message reached its final outcome (offset storable).
     MessageCompleted {
+        /// Input partition.
+        partition: i32,
+        /// The input record's timestamp (ms since the epoch), for end-to-end latency.
+        timestamp_ms: Option<i64>,
         /// The processor's outcome label.
         outcome: &'static str,
         /// Output records acknowledged.
         records_produced: u64,
         /// The input went to the dead-letter topic.
         dead_lettered: bool,
+        /// From handing the first output to the producer until the last was acknowledged;
+        /// `None` when the message had no outputs.
+        publish: Option<Duration>,
     },
     /// A produce was retried after a transient failure.
     ProduceRetried,
@@ -439,11 +450,30 @@ pub enum RuntimeEvent {
     InFlightAbandoned(u64),
 }
 
+/// `statistics.interval.ms` the runtime sets on its group consumer and producer when the
+/// observer [wants statistics](RuntimeObserver::wants_statistics) and the pass-through map
+/// (`kafka.librdkafka.statistics_interval_ms`) does not set it. No observer, no statistics:
+/// plain runs pay nothing for them.
+pub const DEFAULT_STATISTICS_INTERVAL_MS: u64 = 5_000;
+
 /// Receives [`RuntimeEvent`]s as they happen (e.g. to update Prometheus metrics). Called
 /// from partition tasks and consumer callbacks: keep it quick and non-blocking.
 pub trait RuntimeObserver: Send + Sync + 'static {
     /// One event.
     fn on_event(&self, event: &RuntimeEvent);
+
+    /// Whether the runtime should enable librdkafka statistics on its group consumer and
+    /// producer (see [`DEFAULT_STATISTICS_INTERVAL_MS`]) and pass them to
+    /// [`on_statistics`](Self::on_statistics). Default: no.
+    fn wants_statistics(&self) -> bool {
+        false
+    }
+
+    /// One librdkafka statistics report of the group consumer (`client_type == "consumer"`)
+    /// or the producer (`"producer"`). Called on librdkafka's callback threads.
+    fn on_statistics(&self, statistics: &rdkafka::statistics::Statistics) {
+        let _ = statistics;
+    }
 }
 
 /// Run counters shared by the runtime's tasks and callbacks, plus the optional observer.
@@ -473,8 +503,8 @@ impl Stats {
         {
             let mut s = self.summary.lock().unwrap_or_else(|e| e.into_inner());
             match &event {
-                RuntimeEvent::PartitionsAssigned(n) => s.partitions_assigned += *n as u64,
-                RuntimeEvent::PartitionsRevoked(n) => s.partitions_revoked += *n as u64,
+                RuntimeEvent::PartitionsAssigned(p) => s.partitions_assigned += p.len() as u64,
+                RuntimeEvent::PartitionsRevoked(p) => s.partitions_revoked += p.len() as u64,
                 RuntimeEvent::RebalanceError => s.rebalance_errors += 1,
                 RuntimeEvent::CommitFailed => s.commit_errors += 1,
                 RuntimeEvent::Restored(r) => s.restores.push(r.clone()),
@@ -482,6 +512,7 @@ impl Stats {
                     outcome,
                     records_produced,
                     dead_lettered,
+                    ..
                 } => {
                     s.messages_completed += 1;
                     s.records_produced += records_produced;
@@ -496,6 +527,18 @@ impl Stats {
         }
         if let Some(observer) = &self.observer {
             observer.on_event(&event);
+        }
+    }
+
+    /// Whether the observer wants librdkafka statistics.
+    pub(crate) fn wants_statistics(&self) -> bool {
+        self.observer.as_ref().is_some_and(|o| o.wants_statistics())
+    }
+
+    /// Passes a statistics report to the observer.
+    pub(crate) fn statistics(&self, statistics: &rdkafka::statistics::Statistics) {
+        if let Some(observer) = &self.observer {
+            observer.on_statistics(statistics);
         }
     }
 

@@ -13,6 +13,9 @@
 //! once its pre-fetch queue is full) while the main queue keeps being polled, so the consumer
 //! stays in the group. The `select!` is biased toward completions.
 //!
+//! Tracing: each message is processed and published inside its own
+//! [`message_span`](crate::telemetry::message_span) (topic, partition, offset; no content).
+//!
 //! Drain: when its drain token is cancelled (revoke or shutdown), the task stops reading and
 //! waits for in-flight messages (releasing and producing their deferred records as usual)
 //! until `consumer.drain_timeout_ms` has passed; what is unfinished then is abandoned (not
@@ -20,7 +23,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::stream::FuturesUnordered;
 use futures::{Future, StreamExt};
@@ -28,6 +31,7 @@ use rdkafka::consumer::stream_consumer::StreamPartitionQueue;
 use rdkafka::consumer::Consumer;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span};
 
 use super::consumer::GroupConsumer;
 use super::context::RuntimeContext;
@@ -75,13 +79,23 @@ pub struct PartitionReport {
     pub abandoned: u64,
 }
 
+/// What a completed message reports, fixed when it was processed.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    outcome: &'static str,
+    timestamp_ms: Option<i64>,
+    /// When its first output was handed to the producer (`None`: no outputs yet).
+    publish_started: Option<Instant>,
+}
+
 /// What the tracker keeps for a started message until its deferred records are released.
 struct Pending {
     msg: Arc<InboundMessage>,
-    outcome: &'static str,
+    meta: Meta,
     deferred: Vec<OutboundRecord>,
     /// Set when the primaries are done.
     primaries: Option<Settled>,
+    span: Span,
 }
 
 /// A finished future of the partition task.
@@ -94,7 +108,7 @@ enum Done {
     /// The deferred records of a released message settled.
     Deferred {
         offset: i64,
-        outcome: &'static str,
+        meta: Meta,
         primaries: Settled,
         result: Result<Settled, SettleError>,
     },
@@ -174,7 +188,10 @@ impl<P: Processor> PartitionTask<P> {
                             continue;
                         }
                     };
-                    self.start(msg, &mut state, &mut work).await?;
+                    let span = crate::telemetry::message_span(&self.topic, self.partition, msg.offset);
+                    self.start(msg, &mut state, &mut work, span.clone())
+                        .instrument(span)
+                        .await?;
                 }
             }
         }
@@ -208,23 +225,31 @@ impl<P: Processor> PartitionTask<P> {
         Ok(work.report)
     }
 
-    /// Processes `msg`, tracks it and enqueues its primaries.
+    /// Processes `msg`, tracks it and enqueues its primaries. Runs inside `span`, which
+    /// also covers the message's later publishing.
     async fn start(
         &self,
         msg: InboundMessage,
         state: &mut P::State,
         work: &mut Work,
+        span: Span,
     ) -> Result<(), PartitionError> {
         let processed = self.processor.process(state, &msg);
         let msg = Arc::new(msg);
         let offset = msg.offset;
+        let has_outputs = !processed.records.is_empty() || !processed.deferred.is_empty();
         work.tracker.start(
             offset,
             Pending {
                 msg: msg.clone(),
-                outcome: processed.outcome,
+                meta: Meta {
+                    outcome: processed.outcome,
+                    timestamp_ms: msg.timestamp_ms,
+                    publish_started: has_outputs.then(Instant::now),
+                },
                 deferred: processed.deferred,
                 primaries: None,
+                span: span.clone(),
             },
         )?;
         if processed.records.is_empty() {
@@ -236,10 +261,13 @@ impl<P: Processor> PartitionTask<P> {
         }
         let publisher = self.publisher.clone();
         let records = processed.records;
-        work.in_flight.push(Box::pin(async move {
-            let result = publisher.settle(&msg, &records, attempts).await;
-            Done::Primaries { offset, result }
-        }));
+        work.in_flight.push(Box::pin(
+            async move {
+                let result = publisher.settle(&msg, &records, attempts).await;
+                Done::Primaries { offset, result }
+            }
+            .instrument(span),
+        ));
         Ok(())
     }
 
@@ -251,13 +279,13 @@ impl<P: Processor> PartitionTask<P> {
             }
             Done::Deferred {
                 offset,
-                outcome,
+                meta,
                 primaries,
                 result,
             } => {
                 let deferred =
                     result.map_err(|source| PartitionError::Settle { offset, source })?;
-                self.finish(offset, outcome, primaries, deferred, work)
+                self.finish(offset, meta, primaries, deferred, work)
             }
         }
     }
@@ -276,29 +304,38 @@ impl<P: Processor> PartitionTask<P> {
         for (offset, pending) in work.tracker.primaries_done(offset)? {
             let Pending {
                 msg,
-                outcome,
+                meta,
                 deferred,
                 primaries,
+                span,
             } = pending;
             let primaries = primaries.unwrap_or(NOTHING);
             if deferred.is_empty() {
-                self.finish(offset, outcome, primaries, NOTHING, work)?;
+                self.finish(offset, meta, primaries, NOTHING, work)?;
                 continue;
             }
             let mut attempts = Vec::with_capacity(deferred.len());
             for record in &deferred {
-                attempts.push(self.publisher.enqueue(record).await);
+                attempts.push(
+                    self.publisher
+                        .enqueue(record)
+                        .instrument(span.clone())
+                        .await,
+                );
             }
             let publisher = self.publisher.clone();
-            work.in_flight.push(Box::pin(async move {
-                let result = publisher.settle(&msg, &deferred, attempts).await;
-                Done::Deferred {
-                    offset,
-                    outcome,
-                    primaries,
-                    result,
+            work.in_flight.push(Box::pin(
+                async move {
+                    let result = publisher.settle(&msg, &deferred, attempts).await;
+                    Done::Deferred {
+                        offset,
+                        meta,
+                        primaries,
+                        result,
+                    }
                 }
-            }));
+                .instrument(span),
+            ));
         }
         Ok(())
     }
@@ -307,13 +344,16 @@ impl<P: Processor> PartitionTask<P> {
     fn finish(
         &self,
         offset: i64,
-        outcome: &'static str,
+        meta: Meta,
         primaries: Settled,
         deferred: Settled,
         work: &mut Work,
     ) -> Result<(), PartitionError> {
         self.stats.record(RuntimeEvent::MessageCompleted {
-            outcome,
+            partition: self.partition,
+            timestamp_ms: meta.timestamp_ms,
+            outcome: meta.outcome,
+            publish: meta.publish_started.map(|t| t.elapsed()),
             records_produced: primaries.records_produced + deferred.records_produced,
             dead_lettered: primaries.dead_lettered || deferred.dead_lettered,
         });

@@ -22,6 +22,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
+use super::context::RuntimeProducerContext;
 use super::{dlq_headers, Backoff, InboundMessage, OutboundRecord, RuntimeError, Stats};
 use crate::config::Settings;
 
@@ -114,7 +115,7 @@ pub struct Settled {
 
 /// The runtime's producer.
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: FutureProducer<RuntimeProducerContext>,
     backoff: Backoff,
     dlq_topic: Arc<str>,
     stats: Stats,
@@ -123,8 +124,12 @@ pub struct Publisher {
 impl Publisher {
     /// Creates the producer from `settings`.
     pub(crate) fn new(settings: &Settings, stats: Stats) -> Result<Self, RuntimeError> {
-        let producer = super::consumer::producer_config(settings)
-            .create()
+        let mut config = super::consumer::producer_config(settings);
+        if stats.wants_statistics() {
+            super::consumer::enable_statistics(&mut config);
+        }
+        let producer = config
+            .create_with_context(RuntimeProducerContext::new(stats.clone()))
             .map_err(|source| RuntimeError::Client {
                 client: "producer",
                 source,
@@ -141,7 +146,7 @@ impl Publisher {
     }
 
     /// The underlying producer (flush, metadata).
-    pub fn producer(&self) -> &FutureProducer {
+    pub fn producer(&self) -> &FutureProducer<RuntimeProducerContext> {
         &self.producer
     }
 
