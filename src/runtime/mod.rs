@@ -22,10 +22,10 @@
 //!   offset; records that can never be produced send the input to the dead-letter topic with
 //!   headers saying why; if even that fails the partition — and the run — stops with an error.
 //!
-//! Module map: [`context`] (rebalance and statistics hooks), [`consumer`] (client config, main-queue driver),
-//! [`partition`] (per-partition task), [`offsets`] (in-order ack tracking), [`publisher`]
-//! (producer, retries, dead letters), [`restore`] (changelog replay), [`topics`] (start-up
-//! topic checks and creation), `coordinator` (the [`run`] loop).
+//! Module map: [`context`] (rebalance and statistics hooks), [`consumer`] (client config,
+//! main-queue driver), [`partition`] (per-partition task), [`offsets`] (in-order ack
+//! tracking), [`publisher`] (producer, retries, dead letters), [`restore`] (changelog replay),
+//! [`topics`] (start-up topic checks and creation), `coordinator` (the [`run`] loop).
 
 pub mod consumer;
 pub mod context;
