@@ -10,6 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{PseudonymError, Pseudonymizer};
 use crate::config::Settings;
+use crate::metrics::http::{self, Readiness};
+use crate::metrics::monitor::{ModelMonitor, MonitorSettings};
+use crate::metrics::{LabelSets, Metrics, MetricsObserver};
 use crate::model::scorer::LinearScorer;
 use crate::model::{ModelError, Scorer};
 use crate::pipeline::{Pipeline, PipelineOptions, Topics};
@@ -45,6 +48,91 @@ pub enum ServiceError {
     /// The Kafka runtime failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// Metrics could not be registered or served.
+    #[error("metrics: {0}")]
+    Metrics(String),
+}
+
+/// Metrics, the live model monitor and readiness, registered in one registry.
+pub struct Observability {
+    /// The registry `/metrics` serves.
+    pub registry: prometheus::Registry,
+    /// Typed metric handles.
+    pub metrics: Arc<Metrics>,
+    /// Live model monitoring from outcomes.
+    pub monitor: Arc<ModelMonitor>,
+    /// What `/readyz` reports.
+    pub readiness: Arc<Readiness>,
+}
+
+impl Observability {
+    /// Registers everything for a service scoring with `model_id`.
+    pub fn new(settings: &Settings, model_id: &str) -> Result<Self, ServiceError> {
+        let registry = prometheus::Registry::new();
+        let metrics = Arc::new(
+            Metrics::new(&registry, LabelSets::from_settings(settings))
+                .map_err(|e| ServiceError::Metrics(e.to_string()))?,
+        );
+        let monitor = Arc::new(
+            ModelMonitor::new(&registry, MonitorSettings::default(), None)
+                .map_err(|e| ServiceError::Metrics(e.to_string()))?,
+        );
+        let readiness = Arc::new(Readiness::new());
+        metrics.watch_readiness(readiness.clone());
+        metrics.set_model_info(
+            model_id,
+            &crate::features::FEATURE_SCHEMA_VERSION.to_string(),
+        );
+        readiness.set_model_loaded(true);
+        Ok(Self {
+            registry,
+            metrics,
+            monitor,
+            readiness,
+        })
+    }
+
+    /// The runtime observer that feeds these metrics and readiness.
+    pub fn observer(&self) -> Arc<dyn RuntimeObserver> {
+        Arc::new(MetricsObserver::new(self.metrics.clone()).with_readiness(self.readiness.clone()))
+    }
+
+    /// Serves `/metrics`, `/healthz`, `/readyz` on `metrics.listen` (empty = off) until
+    /// `shutdown`; returns the bound address.
+    pub async fn serve(
+        &self,
+        settings: &Settings,
+        shutdown: CancellationToken,
+    ) -> Result<Option<std::net::SocketAddr>, ServiceError> {
+        let Some(addr) = http::parse_listen(&settings.metrics.listen)
+            .map_err(|e| ServiceError::Metrics(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let (bound, _task) = http::serve(
+            addr,
+            self.registry.clone(),
+            self.readiness.clone(),
+            shutdown,
+        )
+        .await
+        .map_err(|e| ServiceError::Metrics(e.to_string()))?;
+        Ok(Some(bound))
+    }
+
+    /// Hooks the pipeline's own counters and metrics in.
+    pub fn instrument(&self, pipeline: Pipeline) -> Pipeline {
+        let counters = pipeline.counters();
+        self.metrics.watch_pipeline_counts(move || {
+            use std::sync::atomic::Ordering::Relaxed;
+            crate::metrics::PipelineCounts {
+                key_mismatches: counters.key_mismatches.load(Relaxed),
+                unrouted: counters.unrouted.load(Relaxed),
+                remote_merges: counters.remote_merges.load(Relaxed),
+            }
+        });
+        pipeline.with_metrics(self.metrics.clone(), Some(self.monitor.clone()))
+    }
 }
 
 /// Reads the pseudonym key from `pseudonym.key` or `pseudonym.key_file` (trailing newline

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use readmit::config::Settings;
-use readmit::service;
+use readmit::model::Scorer;
+use readmit::service::{self, Observability};
 
 /// Arguments of `readmit run`.
 #[derive(clap::Args)]
@@ -19,19 +20,29 @@ pub struct Args {
 /// Runs the service.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref())?;
+    readmit::telemetry::init(&settings.log).context("setting up logging")?;
     let scorer = service::load_scorer(&settings)?;
-    let pipeline = service::build_pipeline(&settings, scorer)?;
+    let observability = Observability::new(&settings, scorer.model_id())?;
+    let pipeline = observability.instrument(service::build_pipeline(&settings, scorer.clone())?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let summary = runtime.block_on(async {
         let shutdown = readmit::shutdown::signal_token();
-        service::run(settings, pipeline, shutdown, None).await
+        if let Some(addr) = observability.serve(&settings, shutdown.clone()).await? {
+            tracing::info!(%addr, "Serving /metrics, /healthz and /readyz.");
+        }
+        let observer = observability.observer();
+        let summary = service::run(settings, pipeline, shutdown, Some(observer)).await;
+        observability.readiness.set_broker_reachable(false);
+        summary
     })?;
-    eprintln!(
-        "readmit run stopped: {} messages completed, {} records produced, {} dead-lettered",
-        summary.messages_completed, summary.records_produced, summary.dead_lettered
+    tracing::info!(
+        messages = summary.messages_completed,
+        records = summary.records_produced,
+        dead_lettered = summary.dead_lettered,
+        "Stopped."
     );
     Ok(ExitCode::SUCCESS)
 }
