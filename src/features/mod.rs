@@ -616,15 +616,15 @@ mod tests {
         // LACE: L 4 (5 days) + A 3 + C 5 (Charlson 4) + E 3 = 15.
         assert_eq!(fv.get("lace_score"), Some(15.0));
         assert_eq!(fv.get("lace_ge_10"), Some(1.0));
-        assert_eq!(fv.get("inpatient_log_x_age_ge_70"), Some(3f64.ln()));
-        assert_eq!(fv.get("inpatient_12m_log_x_age"), Some(3f64.ln() * 7.0));
+        assert_eq!(fv.get("inpatient_log_x_age_ge_70"), Some(2f64.ln_1p()));
+        assert_eq!(fv.get("inpatient_12m_log_x_age"), Some(2f64.ln_1p() * 7.0));
         assert_eq!(fv.get("los_days_x_disp_home"), Some(0.0));
         assert_eq!(fv.get("n_diagnoses_x_disp_other"), Some(0.0));
         assert_eq!(
             fv.get("inpatient_log_x_ed_log"),
-            Some(3f64.ln() * 4f64.ln())
+            Some(2f64.ln_1p() * 3f64.ln_1p())
         );
-        assert_eq!(fv.values()[N_FEATURES - 1], 3f64.ln() * 9.0);
+        assert_eq!(fv.values()[N_FEATURES - 1], 2f64.ln_1p() * 9.0);
     }
 
     #[test]
