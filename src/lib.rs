@@ -18,6 +18,7 @@
 //! | [`model`] | linfa training, calibration, the versioned artifact, the `Scorer` trait, evaluation. |
 //! | [`alerts`] | alert schema, pseudonyms and alert IDs (HMAC), routing rules, interventions, FHIR RiskAssessment. |
 //! | [`pipeline`] | the domain `Processor`: ADT record → history, score, alerts, audit, outcomes, changelog or dead letter. |
+//! | [`demo`] | `readmit demo`: mock cluster, simulator, processor, metrics and a live alert view on one machine. |
 //! | [`service`] | assembles settings, model, key and pipeline and runs them on the runtime (`readmit run`). |
 //!
 //! Flow: Kafka record → [`hl7`] → [`adt`] → [`state`] → [`features`] → [`model`] → [`alerts`],
@@ -26,6 +27,7 @@
 pub mod adt;
 pub mod alerts;
 pub mod config;
+pub mod demo;
 pub mod features;
 pub mod hl7;
 pub mod metrics;

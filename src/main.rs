@@ -30,6 +30,8 @@ enum Command {
     Evaluate(cmd::evaluate::Args),
     /// Turn Diabetes-130 encounters into HL7 v2.5 ADT streams (file, MLLP or Kafka).
     Simulate(cmd::simulate::Args),
+    /// See readmit work with no Kafka installed: in-process broker, simulator, live alerts, metrics.
+    Demo(cmd::demo::Args),
     /// Load and validate the layered configuration; print it with secrets redacted.
     CheckConfig(cmd::check_config::Args),
 }
@@ -43,5 +45,6 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     }
 }
