@@ -577,6 +577,11 @@ pub async fn run(
 
     // The simulator starts once the processor owns its partitions (restored, ready), so the
     // latency figures show processing, not the group join.
+    let _ = writeln!(
+        out,
+        "waiting for the processor to join its consumer group and restore its partitions…"
+    );
+    let _ = out.flush();
     let ready_by = Instant::now() + Duration::from_secs(30);
     let owns_all = || {
         registry
