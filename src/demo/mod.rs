@@ -33,11 +33,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{Alert, Collaborative, Routing, Rule, Tier};
 use crate::config::{Secret, Settings};
-use crate::metrics::monitor::{ModelMonitor, MonitorSettings};
 use crate::metrics::{
-    LabelSets, Metrics, MetricsObserver, PipelineCounts, Readiness, ALERTS_PUBLISHED_TOTAL,
-    END_TO_END_LATENCY_SECONDS, MESSAGES_CONSUMED_TOTAL, MESSAGES_OUTCOME_TOTAL,
-    PARTITIONS_ASSIGNED,
+    ALERTS_PUBLISHED_TOTAL, END_TO_END_LATENCY_SECONDS, MESSAGES_CONSUMED_TOTAL,
+    MESSAGES_OUTCOME_TOTAL, PARTITIONS_ASSIGNED,
 };
 use crate::model::Scorer;
 use crate::runtime::{self, RunSummary};
@@ -487,33 +485,13 @@ pub async fn run(
         "routing: SIM_NORTH or ZIP 212* -> chesapeake, ZIP 440*/441* -> lake-erie (moderate+high); others unrouted"
     );
 
-    // Metrics, monitor, readiness.
-    let registry = Registry::new();
-    let metrics = Arc::new(Metrics::new(
-        &registry,
-        LabelSets::from_settings(&settings),
-    )?);
-    let monitor = Arc::new(ModelMonitor::new(
-        &registry,
-        MonitorSettings::default(),
-        None,
-    )?);
-    let readiness = Arc::new(Readiness::new());
-    metrics.watch_readiness(readiness.clone());
-    metrics.set_model_info(
-        scorer.model_id(),
-        &crate::features::FEATURE_SCHEMA_VERSION.to_string(),
-    );
-    readiness.set_model_loaded(true);
+    // Metrics, monitor, readiness: the same wiring `readmit run` uses.
+    let observability = crate::service::Observability::new(&settings, scorer.model_id())?;
     // The topic check above fetched metadata: a broker is reachable.
-    readiness.set_broker_reachable(true);
-    let counters = pipeline.counters();
-    metrics.watch_pipeline_counts(move || PipelineCounts {
-        key_mismatches: counters.key_mismatches.load(Ordering::Relaxed),
-        unrouted: counters.unrouted.load(Ordering::Relaxed),
-        remote_merges: counters.remote_merges.load(Ordering::Relaxed),
-    });
-    let pipeline = pipeline.with_metrics(metrics.clone(), Some(monitor));
+    observability.readiness.set_broker_reachable(true);
+    let pipeline = observability.instrument(pipeline);
+    let registry = observability.registry.clone();
+    let readiness = observability.readiness.clone();
     let serve_stop = CancellationToken::new();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, opts.metrics_port));
     let (bound, server) = crate::metrics::serve(
@@ -543,8 +521,7 @@ pub async fn run(
 
     // The processor.
     let run_stop = CancellationToken::new();
-    let observer =
-        Arc::new(MetricsObserver::new(metrics.clone()).with_readiness(readiness.clone()));
+    let observer = observability.observer();
     let mut processor = tokio::spawn(runtime::run_with_observer(
         settings.clone(),
         pipeline,
