@@ -846,14 +846,7 @@ impl Pipeline {
             collaboratives: alerted.clone(),
             source: self.source(ctx),
         };
-        out.insert(
-            0,
-            OutboundRecord::new(
-                self.options.topics.risk_scores.clone(),
-                Some(record.alert_id.clone().into_bytes()),
-                serde_json::to_vec(&record).ok(),
-            ),
-        );
+        out.insert(0, self.audit_record(&record));
         if alerted.iter().any(|c| c != "unrouted") {
             Outcome::Alerted
         } else {
@@ -910,19 +903,21 @@ impl Pipeline {
             collaboratives: alerted.clone(),
             source: self.source(ctx),
         };
-        out.insert(
-            0,
-            OutboundRecord::new(
-                self.options.topics.risk_scores.clone(),
-                Some(record.alert_id.clone().into_bytes()),
-                serde_json::to_vec(&record).ok(),
-            ),
-        );
+        out.insert(0, self.audit_record(&record));
         if alerted.is_empty() {
             Outcome::Scored
         } else {
             Outcome::Alerted
         }
+    }
+
+    /// The risk-score (audit) record, keyed by alert ID like the alerts it accompanies.
+    fn audit_record(&self, record: &RiskScoreRecord) -> OutboundRecord {
+        OutboundRecord::new(
+            self.options.topics.risk_scores.clone(),
+            Some(record.alert_id.clone().into_bytes()),
+            serde_json::to_vec(record).ok(),
+        )
     }
 
     fn route(&self, ctx: &Ctx<'_>) -> Vec<&Collaborative> {
