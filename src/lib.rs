@@ -24,12 +24,15 @@
 //! Flow: Kafka record → [`hl7`] → [`adt`] → [`state`] → [`features`] → [`model`] → [`alerts`],
 //! all inside [`pipeline`], driven by [`runtime`].
 
+#![forbid(unsafe_code)]
+
 pub mod adt;
 pub mod alerts;
 pub mod config;
 pub mod demo;
 pub mod features;
 pub mod hl7;
+pub mod loadtest;
 pub mod metrics;
 pub mod model;
 pub mod parse_output;

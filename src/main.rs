@@ -1,6 +1,8 @@
 //! The `readmit` command line: a thin layer over the library, and the only place `anyhow` lives.
 //! Each subcommand's arguments and body live in `src/cmd/<name>.rs`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,8 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// See readmit work with no Kafka installed: in-process broker, simulator, live alerts, metrics.
     Demo(cmd::demo::Args),
+    /// Measure throughput against a passthrough ceiling, fixed-rate latency, backlog drain, state memory.
+    Loadtest(cmd::loadtest::Args),
     /// Load and validate the layered configuration; print it with secrets redacted.
     CheckConfig(cmd::check_config::Args),
 }
@@ -46,5 +50,6 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Loadtest(args) => cmd::loadtest::run(args),
     }
 }
