@@ -32,6 +32,7 @@ pub mod config;
 pub mod demo;
 pub mod features;
 pub mod hl7;
+pub mod loadtest;
 pub mod metrics;
 pub mod model;
 pub mod parse_output;

@@ -34,6 +34,8 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// See readmit work with no Kafka installed: in-process broker, simulator, live alerts, metrics.
     Demo(cmd::demo::Args),
+    /// Measure throughput against a passthrough ceiling, fixed-rate latency, backlog drain, state memory.
+    Loadtest(cmd::loadtest::Args),
     /// Load and validate the layered configuration; print it with secrets redacted.
     CheckConfig(cmd::check_config::Args),
 }
@@ -48,5 +50,6 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Loadtest(args) => cmd::loadtest::run(args),
     }
 }

@@ -3,6 +3,7 @@
 pub mod check_config;
 pub mod demo;
 pub mod evaluate;
+pub mod loadtest;
 pub mod parse;
 pub mod run;
 pub mod simulate;

@@ -89,6 +89,11 @@ impl PartitionState {
         self.patients.get(&key)
     }
 
+    /// Every held patient: the state-map key and the history (in no particular order).
+    pub fn iter(&self) -> impl Iterator<Item = (u128, &PatientHistory)> + '_ {
+        self.patients.iter().map(|(k, h)| (*k, h))
+    }
+
     /// Takes a patient's history out (A40: the retired patient's history moves to the survivor).
     pub fn take(&mut self, key: u128) -> Option<PatientHistory> {
         self.patients.remove(&key)
