@@ -34,6 +34,8 @@ struct Msg<'a> {
     discharge: &'a str,
     zip: &'a str,
     with_pid: bool,
+    /// MRG-1 of an A40 (empty: no MRG segment).
+    mrg: &'a str,
 }
 
 impl Default for Msg<'_> {
@@ -48,6 +50,7 @@ impl Default for Msg<'_> {
             discharge: "",
             zip: "30301",
             with_pid: true,
+            mrg: "",
         }
     }
 }
@@ -75,10 +78,15 @@ impl Msg<'_> {
         } else {
             String::new()
         };
+        let mrg = if self.mrg.is_empty() {
+            String::new()
+        } else {
+            format!("MRG|{}^^^HOSP^MR\r", self.mrg)
+        };
         format!(
             "MSH|^~\\&|EHR|{f}|READMIT|READMIT|20260101080000||ADT^{t}^ADT_A01|{c}|P|2.5\r\
              EVN|{t}|20260101080000\r\
-             {pid}{pv1}\r\
+             {pid}{mrg}{pv1}\r\
              DG1|1||428^Heart failure^I9|||F|||||||||1\r\
              DG1|2||25000^Diabetes^I9|||F|||||||||2\r",
             f = self.facility,
@@ -529,4 +537,92 @@ async fn two_pipelines_in_one_group_share_the_partitions() {
     assert!(!expected_index.is_empty());
     assert_eq!(scored_index, expected_index, "every index discharge scored");
     assert_eq!(got, expected, "same features as a single instance");
+}
+
+fn feature(r: &RiskScoreRecord, name: &str) -> f64 {
+    let i = readmit::features::FEATURE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .expect("feature name");
+    r.features[i]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a40_moves_history_from_another_partition_to_the_survivor() {
+    let kafka = TestKafka::start(1);
+    let s = e2e::settings(&kafka, "merge");
+    e2e::create_topics(&kafka, &s, 3).await;
+    let running = e2e::start(&s);
+    // The retired patient's inpatient stay lives on partition 1 ...
+    let old = [
+        admit("OLD", "O1", "V1", "20251201080000").item(),
+        discharge("OLD", "O2", "V1", "20251201080000", "20251205120000").item(),
+    ];
+    e2e::produce_bytes(&kafka, &s.topics.input, Some(1), &old).await;
+    // ... the A40 arrives keyed by the survivor on partition 0.
+    let a40 = Msg {
+        trigger: "A40",
+        control: "M1",
+        mrn: "NEW",
+        mrg: "OLD",
+        visit: "",
+        ..Msg::default()
+    }
+    .item();
+    e2e::produce_bytes(&kafka, &s.topics.input, Some(0), &[a40]).await;
+    // Partition 1's owner hands the history over and then deletes its copy.
+    let changelog = e2e::read_until(
+        &kafka,
+        &s.topics.changelog,
+        Duration::from_millis(200),
+        |rs| {
+            rs.iter()
+                .any(|r| r.key.as_deref() == Some(b"HOSP|OLD".as_slice()) && r.payload.is_none())
+        },
+    )
+    .await;
+    let tombstone = changelog
+        .iter()
+        .find(|r| r.key.as_deref() == Some(b"HOSP|OLD".as_slice()) && r.payload.is_none())
+        .unwrap();
+    assert_eq!(tombstone.partition, 1);
+    let new = [
+        admit("NEW", "N1", "W1", "20260110080000").item(),
+        discharge("NEW", "N2", "W1", "20260110080000", "20260114120000").item(),
+    ];
+    e2e::produce_bytes(&kafka, &s.topics.input, Some(0), &new).await;
+    let scores = e2e::risk_scores(
+        &e2e::read_until(
+            &kafka,
+            &s.topics.risk_scores,
+            Duration::from_secs(1),
+            |rs| rs.len() >= 2,
+        )
+        .await,
+    );
+    assert_eq!(scores.len(), 2, "one score per discharge");
+    let by_visit: BTreeMap<_, _> = scores
+        .iter()
+        .map(|r| (r.visit_number.clone().unwrap(), r))
+        .collect();
+    assert_eq!(feature(by_visit["V1"], "inpatient_12m"), 0.0);
+    assert_eq!(
+        feature(by_visit["W1"], "inpatient_12m"),
+        1.0,
+        "the retired patient's stay counts for the survivor"
+    );
+    // Wait until every input (5) and internal record (2 requests + 1 hand-over) is done.
+    let ends: BTreeMap<i32, i64> = [(0, 4), (1, 3), (2, 1)].into_iter().collect();
+    e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends).await;
+    let summary = running.stop().await;
+    e2e::assert_counts(&summary, 5 + 3);
+    assert_eq!(outcome(&summary, "alerted"), 2, "{:?}", summary.outcomes);
+    assert_eq!(
+        outcome(&summary, "history_only"),
+        5,
+        "{:?}",
+        summary.outcomes
+    );
+    assert_eq!(outcome(&summary, "ignored"), 1, "{:?}", summary.outcomes);
+    assert_eq!(summary.dead_lettered, 0);
 }

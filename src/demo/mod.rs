@@ -679,6 +679,8 @@ pub async fn run(
     if let Some(h) = sim.take() {
         let _ = h.await;
     }
+    // Not ready from here on: /readyz answers 503 while the processor drains.
+    readiness.begin_stopping();
     run_stop.cancel();
     let summary = match processor_result {
         Some(r) => r?,
@@ -701,8 +703,7 @@ pub async fn run(
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
         alerts: alerts_published(&registry),
-        dead_lettered: summary.outcomes.get("dead_lettered").copied().unwrap_or(0)
-            + summary.dead_lettered,
+        dead_lettered: summary.dead_lettered,
         abandoned: summary.abandoned_in_flight,
         p50: latency_quantile(&registry, 0.5),
         p99: latency_quantile(&registry, 0.99),

@@ -17,6 +17,7 @@
 //! Trigger handling follows DOMAIN.md §2. Windows and retention run on each patient's event
 //! clock ([`state`](crate::state)), so a replay computes what the first run did.
 
+pub mod merge;
 pub mod records;
 
 use std::sync::Arc;
@@ -155,8 +156,13 @@ pub struct PipelineCounters {
     pub key_mismatches: std::sync::atomic::AtomicU64,
     /// Alerts sent to the unrouted topic.
     pub unrouted: std::sync::atomic::AtomicU64,
-    /// A40 merges whose retired patient was not on this partition.
+    /// A40 merges whose retired patient was not on this partition (a merge request went to
+    /// the other partitions; see [`merge`]).
     pub remote_merges: std::sync::atomic::AtomicU64,
+    /// Retired patients' histories this instance handed over to another partition.
+    pub merges_handed_over: std::sync::atomic::AtomicU64,
+    /// Histories received from another partition and absorbed into the survivor.
+    pub merges_applied: std::sync::atomic::AtomicU64,
 }
 
 /// The domain processor.
@@ -168,6 +174,8 @@ pub struct Pipeline {
     alert_topics: Vec<(String, Arc<str>)>,
     metrics: Option<Arc<Metrics>>,
     monitor: Option<Arc<ModelMonitor>>,
+    /// Partition counts of the consumed topics, as told by the runtime at start-up.
+    partitions: std::sync::RwLock<Vec<(String, i32)>>,
 }
 
 /// How often (in messages per partition) state size is measured and closed 30-day windows
@@ -256,7 +264,26 @@ impl Pipeline {
             alert_topics,
             metrics: None,
             monitor: None,
+            partitions: std::sync::RwLock::default(),
         }
+    }
+
+    /// Records how many partitions a consumed topic has (the runtime calls this through
+    /// [`Processor::topic_partitions`] after its start-up topic check). Cross-partition A40
+    /// merges need it; without it the pipeline only merges patients of the same partition.
+    pub fn set_topic_partitions(&self, topic: &str, partitions: i32) {
+        let mut known = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        known.retain(|(t, _)| t != topic);
+        known.push((topic.to_string(), partitions));
+    }
+
+    fn topic_partitions_of(&self, topic: &str) -> Option<i32> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, n)| *n)
     }
 
     /// Reports per-message metrics (consumed, stage durations, dead letters by kind, alerts,
@@ -340,12 +367,101 @@ impl Pipeline {
 
     /// Processes one record (the [`Processor`] entry point, usable without Kafka).
     pub fn handle(&self, state: &mut PartitionState, msg: &InboundMessage) -> Processed {
+        if let Some(kind) = merge::internal_kind(msg) {
+            return match self.handle_internal(state, msg, kind) {
+                Ok(p) => p,
+                Err(poison) => self.dead_letter(msg, &poison),
+            };
+        }
         let out = match self.try_handle(state, msg) {
             Ok(p) => p,
             Err(poison) => self.dead_letter(msg, &poison),
         };
         self.housekeeping(state, msg.partition);
         out
+    }
+
+    /// An internal merge record (see [`merge`]): hand a retired patient's history over, or
+    /// absorb one that was handed over.
+    fn handle_internal(
+        &self,
+        state: &mut PartitionState,
+        msg: &InboundMessage,
+        kind: merge::Internal,
+    ) -> Result<Processed, Poison> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let payload = msg.payload.as_deref().unwrap_or_default();
+        let bad = |reason: String| Poison {
+            kind: "bad_internal_record",
+            segment: None,
+            field: None,
+            reason,
+        };
+        match kind {
+            merge::Internal::Unknown => Err(bad(format!(
+                "header {} names an internal record kind this build does not know",
+                merge::INTERNAL_HEADER
+            ))),
+            merge::Internal::MergeOut => {
+                let request = merge::MergeOut::decode(payload).map_err(|e| bad(e.to_string()))?;
+                let in_range = request.survivor_partition >= 0
+                    && self
+                        .topic_partitions_of(&msg.topic)
+                        .is_none_or(|n| request.survivor_partition < n);
+                if !in_range {
+                    return Err(bad(
+                        "merge request names a partition the topic does not have".into(),
+                    ));
+                }
+                let Some(history) = state.take(state::patient_hash(request.retired.as_bytes()))
+                else {
+                    return Ok(Processed::nothing(Outcome::Ignored.as_str()));
+                };
+                self.counters.merges_handed_over.fetch_add(1, Relaxed);
+                let hand_over = merge::MergeIn {
+                    version: merge::MERGE_RECORD_VERSION,
+                    merge_id: request.merge_id,
+                    retired: request.retired,
+                    survivor: request.survivor,
+                    history,
+                };
+                // The hand-over is a primary record, the tombstone a deferred one: the history
+                // leaves this partition's changelog only once the survivor's partition has it.
+                Ok(Processed::new(Outcome::HistoryOnly.as_str())
+                    .with_record(hand_over.record(&msg.topic, request.survivor_partition))
+                    .with_deferred(self.changelog(msg, &hand_over.retired, None)))
+            }
+            merge::Internal::MergeIn => {
+                let hand_over = merge::MergeIn::decode(payload).map_err(|e| bad(e.to_string()))?;
+                let patient = state::patient_hash(hand_over.survivor.as_bytes());
+                let id = merge::merge_in_id(hand_over.merge_id);
+                if state
+                    .patient(patient)
+                    .is_some_and(|h| h.recent.contains(&id))
+                {
+                    return Ok(Processed::nothing(Outcome::Duplicate.as_str()));
+                }
+                let clock = hand_over.history.clock;
+                let history = state.patient_mut(patient);
+                history.absorb(hand_over.history);
+                // After absorbing, which pushes the retired patient's IDs into the ring.
+                history.remember(id);
+                let closed = history.prune();
+                self.observe_closed(&closed);
+                let history = state.patient_mut(patient);
+                let value = (!history.is_empty()).then(|| state::encode(history));
+                state.advance_clock(clock);
+                state.forget_if_empty(patient);
+                self.counters.merges_applied.fetch_add(1, Relaxed);
+                Ok(
+                    Processed::new(Outcome::HistoryOnly.as_str()).with_deferred(self.changelog(
+                        msg,
+                        &hand_over.survivor,
+                        value,
+                    )),
+                )
+            }
+        }
     }
 
     fn try_handle(
@@ -619,6 +735,16 @@ impl Pipeline {
                     })
                     .filter(|k| k != &canonical)
                     .collect();
+                let a40 = event.control_id.as_deref().map_or_else(
+                    || format!("{}/{}/{}", msg.topic, msg.partition, msg.offset),
+                    |id| {
+                        format!(
+                            "{}|{}|{id}",
+                            event.sending_application.as_deref().unwrap_or_default(),
+                            event.sending_facility.as_deref().unwrap_or_default()
+                        )
+                    },
+                );
                 for key in &retired {
                     match state.take(state::patient_hash(key.as_bytes())) {
                         Some(old) => {
@@ -629,8 +755,25 @@ impl Pipeline {
                             self.counters
                                 .remote_merges
                                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            // The retired patient lives on another partition (or nowhere):
+                            // ask every other partition's owner to hand its history over.
+                            if let Some(n) = self.topic_partitions_of(&msg.topic) {
+                                let request = merge::MergeOut {
+                                    version: merge::MERGE_RECORD_VERSION,
+                                    merge_id: merge::merge_id(&canonical, key, &a40),
+                                    retired: key.clone(),
+                                    survivor: canonical.clone(),
+                                    survivor_partition: msg.partition,
+                                };
+                                out.extend(request.records(&msg.topic, n));
+                            }
                         }
                     }
+                }
+                // Absorbing pushed the retired patients' message IDs into the ring: keep
+                // this A40's own ID in it, so a redelivered A40 is still a duplicate.
+                if let Some(id) = message_id {
+                    state.patient_mut(patient).remember(id);
                 }
                 Outcome::HistoryOnly
             }
@@ -1101,6 +1244,10 @@ impl Processor for Pipeline {
 
     fn process(&self, state: &mut PartitionState, msg: &InboundMessage) -> Processed {
         self.handle(state, msg)
+    }
+
+    fn topic_partitions(&self, topic: &str, partitions: i32) {
+        self.set_topic_partitions(topic, partitions);
     }
 }
 

@@ -450,6 +450,155 @@ fn merge_moves_the_retired_patients_history_to_the_survivor() {
     );
 }
 
+/// What the runtime would deliver for `record` at `offset` (explicit partition required).
+fn delivered(record: &OutboundRecord, offset: i64) -> InboundMessage {
+    InboundMessage {
+        topic: record.topic.clone(),
+        partition: record
+            .partition
+            .expect("internal records name their partition"),
+        offset,
+        key: record.key.clone(),
+        payload: record.payload.clone(),
+        timestamp_ms: Some(1_767_225_600_000),
+        headers: record
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect(),
+    }
+}
+
+#[test]
+fn merge_across_partitions_hands_the_history_over_once() {
+    let p = pipeline(KeyCheck::Count);
+    Processor::topic_partitions(&p, "adt.events", 3);
+    let mut survivor_part = PartitionState::default();
+    let mut retired_part = PartitionState::default();
+    let mut other_part = PartitionState::default();
+    for i in 0..2 {
+        let ed = Msg {
+            trigger: "A04",
+            control: &format!("ED{i}"),
+            mrn: "OLD",
+            class: "E",
+            visit: &format!("E{i}"),
+            admit: &format!("2025120{}1000", i + 1),
+            ..Msg::default()
+        };
+        let mut m = inbound(i, "OLD", ed.render());
+        m.partition = 1;
+        p.handle(&mut retired_part, &m);
+    }
+    let merge = Msg {
+        trigger: "A40",
+        control: "M1",
+        mrn: "NEW",
+        mrg: "OLD",
+        ..Msg::default()
+    };
+    let a40 = inbound(5, "NEW", merge.render());
+    let out = p.handle(&mut survivor_part, &a40);
+    assert_eq!(out.outcome, "history_only");
+    let requests: Vec<_> = out
+        .records
+        .iter()
+        .filter(|r| r.topic.as_ref() == "adt.events")
+        .collect();
+    assert_eq!(
+        requests.iter().map(|r| r.partition).collect::<Vec<_>>(),
+        [Some(1), Some(2)],
+        "one request to every other partition"
+    );
+    // The partition without the patient ignores the request; the owner hands over.
+    assert_eq!(
+        p.handle(&mut other_part, &delivered(requests[1], 0))
+            .outcome,
+        "ignored"
+    );
+    let handed = p.handle(&mut retired_part, &delivered(requests[0], 2));
+    assert_eq!(handed.outcome, "history_only");
+    assert_eq!(handed.records.len(), 1);
+    assert_eq!(handed.records[0].partition, Some(0));
+    assert_eq!(
+        handed.records[0].key.as_deref(),
+        Some(b"HOSP|NEW".as_slice())
+    );
+    assert_eq!(handed.deferred.len(), 1);
+    assert_eq!(
+        handed.deferred[0].key.as_deref(),
+        Some(b"HOSP|OLD".as_slice())
+    );
+    assert!(
+        handed.deferred[0].payload.is_none(),
+        "retired history deleted"
+    );
+    assert_eq!(handed.deferred[0].partition, Some(1));
+    assert!(retired_part.is_empty());
+    // A redelivered request finds nothing left.
+    assert_eq!(
+        p.handle(&mut retired_part, &delivered(requests[0], 3))
+            .outcome,
+        "ignored"
+    );
+    // The survivor's owner absorbs it once, however often it arrives.
+    let hand_over = delivered(&handed.records[0], 6);
+    let applied = p.handle(&mut survivor_part, &hand_over);
+    assert_eq!(applied.outcome, "history_only");
+    assert_eq!(
+        applied.deferred[0].key.as_deref(),
+        Some(b"HOSP|NEW".as_slice())
+    );
+    let again = p.handle(&mut survivor_part, &hand_over);
+    assert_eq!(again.outcome, "duplicate");
+    let c = p.counters();
+    assert_eq!(
+        c.remote_merges.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        c.merges_handed_over
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        c.merges_applied.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // A redelivered A40 is still a duplicate after absorbing.
+    assert_eq!(p.handle(&mut survivor_part, &a40).outcome, "duplicate");
+    let d = Msg {
+        trigger: "A03",
+        control: "D",
+        mrn: "NEW",
+        discharge: "20260105120000",
+        ..Msg::default()
+    };
+    let out = p.handle(&mut survivor_part, &inbound(7, "NEW", d.render()));
+    let p12 = json(&out.records[0])["probability"].as_f64().unwrap();
+    assert!(
+        (p12 - 0.25).abs() < 1e-12,
+        "two ED visits of the other partition count once: {p12}"
+    );
+}
+
+#[test]
+fn malformed_internal_records_are_dead_lettered() {
+    let p = pipeline(KeyCheck::Count);
+    let mut state = PartitionState::default();
+    for kind in ["merge-out", "merge-in", "something-else"] {
+        let mut m = inbound(0, "HOSP|X", b"\x09junk".to_vec());
+        m.headers.push((
+            merge::INTERNAL_HEADER.into(),
+            Some(kind.as_bytes().to_vec()),
+        ));
+        let out = p.handle(&mut state, &m);
+        assert_eq!(out.outcome, "dead_lettered", "{kind}");
+        assert!(out.deferred.is_empty());
+    }
+    assert!(state.is_empty());
+}
+
 #[test]
 fn poison_input_goes_to_the_dead_letter_topic_with_headers_and_changes_nothing() {
     let p = pipeline(KeyCheck::Count);

@@ -62,7 +62,8 @@ async fn run_inner<P: Processor>(
     let settings = Arc::new(settings);
     let processor = Arc::new(processor);
     let stats = Stats::new(observer);
-    super::topics::ensure_topics(&settings).await?;
+    let layout = super::topics::ensure_topics(&settings).await?;
+    processor.topic_partitions(&settings.topics.input, layout.input_partitions);
     let publisher = Arc::new(Publisher::new(&settings, stats.clone())?);
 
     let (rebalance_tx, mut rebalance_rx) = tokio::sync::mpsc::channel::<RebalanceEvent>(16);

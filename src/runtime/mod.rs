@@ -187,6 +187,10 @@ impl fmt::Debug for OutboundRecord {
     }
 }
 
+/// The outcome label of a message the processor sent to the dead-letter topic itself; the
+/// runtime counts such messages in [`RunSummary::dead_lettered`].
+pub const DEAD_LETTERED_OUTCOME: &str = "dead_lettered";
+
 /// What processing one message produced: records to publish, in two groups, and an outcome
 /// label the runtime counts once the message is final. Labels must come from a closed set
 /// (they become metric labels), e.g. `alerted`, `history_only`, `dead_lettered`.
@@ -314,6 +318,13 @@ pub trait Processor: Send + Sync + 'static {
     /// must target the input's partition number
     /// (`OutboundRecord::with_partition(msg.partition)`).
     fn process(&self, state: &mut Self::State, msg: &InboundMessage) -> Processed;
+
+    /// Told once, after the start-up topic check and before any message, how many partitions
+    /// a consumed topic has — for processors that address partitions of it explicitly (the
+    /// pipeline's cross-partition merges). Default: ignored.
+    fn topic_partitions(&self, topic: &str, partitions: i32) {
+        let _ = (topic, partitions);
+    }
 }
 
 /// Counters of one [`run`], returned when it ends.
@@ -323,9 +334,13 @@ pub struct RunSummary {
     pub messages_completed: u64,
     /// Output records acknowledged by the broker (excluding dead letters).
     pub records_produced: u64,
-    /// Inputs sent to the dead-letter topic by the runtime because an output could never be
-    /// produced.
+    /// Inputs that ended in the dead-letter topic: those the processor dead-lettered (outcome
+    /// [`DEAD_LETTERED_OUTCOME`], e.g. unparsable input) plus those the runtime sent there
+    /// because an output could never be produced ([`runtime_dead_lettered`](Self::runtime_dead_lettered)).
     pub dead_lettered: u64,
+    /// Of [`dead_lettered`](Self::dead_lettered): inputs the runtime sent to the dead-letter
+    /// topic because one of their outputs could never be produced.
+    pub runtime_dead_lettered: u64,
     /// Produce attempts retried after transient failures.
     pub produce_retries: u64,
     /// Completed messages per outcome label.
@@ -517,6 +532,9 @@ impl Stats {
                     s.messages_completed += 1;
                     s.records_produced += records_produced;
                     if *dead_lettered {
+                        s.runtime_dead_lettered += 1;
+                    }
+                    if *dead_lettered || *outcome == DEAD_LETTERED_OUTCOME {
                         s.dead_lettered += 1;
                     }
                     *s.outcomes.entry(outcome).or_insert(0) += 1;
