@@ -30,18 +30,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let summary = runtime.block_on(async {
         let shutdown = readmit::shutdown::signal_token();
-        if let Some(addr) = observability.serve(&settings, shutdown.clone()).await? {
+        // The endpoint outlives the signal: /readyz answers 503 while the run drains.
+        let serve_stop = tokio_util::sync::CancellationToken::new();
+        observability
+            .readiness
+            .stop_when_cancelled(shutdown.clone());
+        if let Some(addr) = observability.serve(&settings, serve_stop.clone()).await? {
             tracing::info!(%addr, "Serving /metrics, /healthz and /readyz.");
         }
         let observer = observability.observer();
         let summary = service::run(settings, pipeline, shutdown, Some(observer)).await;
         observability.readiness.set_broker_reachable(false);
+        serve_stop.cancel();
         summary
     })?;
+    let restored_records: u64 = summary.restores.iter().map(|r| r.records).sum();
+    let restore_ms = summary
+        .restores
+        .iter()
+        .map(|r| r.duration.as_millis() as u64)
+        .max()
+        .unwrap_or(0);
+    let outcomes = summary
+        .outcomes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
     tracing::info!(
         messages = summary.messages_completed,
         records = summary.records_produced,
         dead_lettered = summary.dead_lettered,
+        runtime_dead_lettered = summary.runtime_dead_lettered,
+        outcomes = %outcomes,
+        partitions_restored = summary.restores.len(),
+        restored_records,
+        slowest_restore_ms = restore_ms,
+        abandoned_in_flight = summary.abandoned_in_flight,
         "Stopped."
     );
     Ok(ExitCode::SUCCESS)
