@@ -103,6 +103,8 @@ pub struct Settings {
     pub pseudonym: PseudonymSettings,
     /// Metrics endpoint settings.
     pub metrics: MetricsSettings,
+    /// Live model monitoring window and bounds.
+    pub monitor: MonitorConfig,
     /// Logging: format and filter (owned by the telemetry module).
     pub log: crate::telemetry::LogSettings,
 }
@@ -129,8 +131,12 @@ pub struct KafkaSettings {
     pub sasl_mechanism: Option<String>,
     /// `sasl.username`.
     pub sasl_username: Option<String>,
-    /// `sasl.password` (secret).
+    /// `sasl.password` (secret). Prefer `sasl_password_file` or the environment
+    /// (`READMIT__KAFKA__SASL_PASSWORD`) to a file under version control.
     pub sasl_password: Option<Secret>,
+    /// File holding `sasl.password` (e.g. a mounted Kubernetes Secret); read at start-up,
+    /// trailing newline trimmed. Set this or `sasl_password`, not both.
+    pub sasl_password_file: Option<PathBuf>,
     /// `ssl.ca.location`.
     pub ssl_ca_location: Option<PathBuf>,
     /// `ssl.certificate.location`.
@@ -155,6 +161,7 @@ impl Default for KafkaSettings {
             sasl_mechanism: None,
             sasl_username: None,
             sasl_password: None,
+            sasl_password_file: None,
             ssl_ca_location: None,
             ssl_certificate_location: None,
             ssl_key_location: None,
@@ -204,6 +211,163 @@ impl KafkaSettings {
     }
 }
 
+/// `security.protocol` values librdkafka accepts (case-insensitive).
+pub const SECURITY_PROTOCOLS: &[&str] = &["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
+/// `sasl.mechanism` values this build supports (librdkafka built with OpenSSL, no Kerberos).
+pub const SASL_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
+
+impl KafkaSettings {
+    /// The effective `security.protocol` (lower case): the dedicated setting, else the
+    /// pass-through map, else `plaintext`.
+    pub fn effective_security_protocol(&self) -> String {
+        self.security_protocol
+            .clone()
+            .or_else(|| {
+                self.librdkafka
+                    .iter()
+                    .find(|(k, _)| librdkafka_key(k) == "security.protocol")
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_else(|| "plaintext".into())
+            .to_ascii_lowercase()
+    }
+
+    /// TLS and SASL checks, one message per problem naming the key (never a secret's value).
+    fn validate_security(&self, bad: &mut Vec<String>) {
+        let protocol = self.effective_security_protocol();
+        if !SECURITY_PROTOCOLS.contains(&protocol.as_str()) {
+            bad.push(format!(
+                "kafka.security_protocol ({protocol}) must be one of {}",
+                SECURITY_PROTOCOLS.join(", ")
+            ));
+            return;
+        }
+        let sasl = protocol.starts_with("sasl_");
+        let tls = protocol == "ssl" || protocol == "sasl_ssl";
+        let password = self.sasl_password.is_some() || self.sasl_password_file.is_some();
+
+        if self.sasl_password.is_some() && self.sasl_password_file.is_some() {
+            bad.push(
+                "kafka.sasl_password and kafka.sasl_password_file are both set; set one"
+                    .to_string(),
+            );
+        }
+        if sasl {
+            match self.sasl_mechanism.as_deref() {
+                None => bad.push(format!(
+                    "kafka.sasl_mechanism must be set with kafka.security_protocol {protocol} (one of {})",
+                    SASL_MECHANISMS.join(", ")
+                )),
+                Some(m) if !SASL_MECHANISMS.contains(&m) => bad.push(format!(
+                    "kafka.sasl_mechanism ({m}) must be one of {}",
+                    SASL_MECHANISMS.join(", ")
+                )),
+                Some("OAUTHBEARER") => {}
+                Some(m) => {
+                    if self.sasl_username.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                        bad.push(format!(
+                            "kafka.sasl_username must be set for sasl_mechanism {m}"
+                        ));
+                    }
+                    if !password {
+                        bad.push(format!(
+                            "kafka.sasl_password (or kafka.sasl_password_file) must be set for sasl_mechanism {m}; \
+                             e.g. READMIT__KAFKA__SASL_PASSWORD"
+                        ));
+                    }
+                }
+            }
+        } else {
+            let set = [
+                ("kafka.sasl_mechanism", self.sasl_mechanism.is_some()),
+                ("kafka.sasl_username", self.sasl_username.is_some()),
+                ("kafka.sasl_password", self.sasl_password.is_some()),
+                (
+                    "kafka.sasl_password_file",
+                    self.sasl_password_file.is_some(),
+                ),
+            ];
+            for (key, _) in set.iter().filter(|(_, is_set)| *is_set) {
+                bad.push(format!(
+                    "{key} is set but kafka.security_protocol ({protocol}) does not use SASL; \
+                     use sasl_ssl (or sasl_plaintext)"
+                ));
+            }
+        }
+        if self.sasl_password.is_some() && self.sasl_username.is_none() && !sasl {
+            bad.push("kafka.sasl_password is set but kafka.sasl_username is not".to_string());
+        }
+        if let Some(path) = &self.sasl_password_file {
+            if !path.is_file() {
+                bad.push(format!(
+                    "kafka.sasl_password_file ({}) is not a readable file",
+                    path.display()
+                ));
+            }
+        }
+
+        let files = [
+            ("kafka.ssl_ca_location", &self.ssl_ca_location),
+            (
+                "kafka.ssl_certificate_location",
+                &self.ssl_certificate_location,
+            ),
+            ("kafka.ssl_key_location", &self.ssl_key_location),
+        ];
+        if tls {
+            for (key, path) in files {
+                if let Some(path) = path {
+                    if !path.exists() {
+                        bad.push(format!("{key} ({}) does not exist", path.display()));
+                    }
+                }
+            }
+            if self.ssl_certificate_location.is_some() != self.ssl_key_location.is_some() {
+                bad.push(
+                    "kafka.ssl_certificate_location and kafka.ssl_key_location go together \
+                     (client certificate and its key); set both or neither"
+                        .to_string(),
+                );
+            }
+            if self.ssl_key_password.is_some() && self.ssl_key_location.is_none() {
+                bad.push(
+                    "kafka.ssl_key_password is set but kafka.ssl_key_location is not".to_string(),
+                );
+            }
+        } else {
+            let tls_set = files
+                .iter()
+                .map(|(k, p)| (*k, p.is_some()))
+                .chain([("kafka.ssl_key_password", self.ssl_key_password.is_some())]);
+            for (key, _) in tls_set.filter(|(_, is_set)| *is_set) {
+                bad.push(format!(
+                    "{key} is set but kafka.security_protocol ({protocol}) does not use TLS; \
+                     use ssl or sasl_ssl"
+                ));
+            }
+        }
+    }
+
+    /// Reads `sasl_password_file` into `sasl_password` (trailing newline trimmed) and clears
+    /// the file setting, so the settings validate again. Called by [`Settings::load`]; the
+    /// error names the key and the path, never the content.
+    pub fn resolve_password_file(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = self.sasl_password_file.take() else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::Invalid(vec![format!(
+                "kafka.sasl_password_file ({}) could not be read: {e}",
+                path.display()
+            )])
+        })?;
+        let password = text.strip_suffix('\n').unwrap_or(&text);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        self.sasl_password = Some(Secret::new(password));
+        Ok(())
+    }
+}
+
 /// Normalises a pass-through key: librdkafka names never contain `_`, so `_` means `.`.
 fn librdkafka_key(key: &str) -> String {
     key.replace('_', ".")
@@ -228,6 +392,13 @@ pub struct TopicSettings {
     pub changelog: String,
     /// Outcome records (one per processed message).
     pub outcomes: String,
+    /// Re-key the input by patient first: when the input's records are not keyed by patient
+    /// (`alerts.key_check` counts them), each is re-produced to `rekeyed` keyed by the
+    /// canonical patient key, and history is kept from that topic instead of the input.
+    pub rekey: bool,
+    /// Internal topic of re-keyed input (used when `rekey = true`); the changelog must have
+    /// its partition count.
+    pub rekeyed: String,
     /// Create missing topics at start-up (changelog with `cleanup.policy=compact`).
     pub create: bool,
     /// Partition count for topics created when `create = true` (the changelog always gets
@@ -247,6 +418,8 @@ impl Default for TopicSettings {
             dlq: "readmit.dlq".into(),
             changelog: "readmit.patient-history".into(),
             outcomes: "readmit.outcomes".into(),
+            rekey: false,
+            rekeyed: "readmit.internal.rekeyed".into(),
             create: false,
             partitions: 6,
             replication: 3,
@@ -433,6 +606,72 @@ impl Default for MetricsSettings {
     }
 }
 
+/// `[monitor]`: live model monitoring from the outcome stream (rolling AUROC, calibration,
+/// readmission rates, score drift). See [`crate::metrics::monitor`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// N: the rolling AUROC and calibration cover the last N scored discharges whose 30-day
+    /// window has closed (and PSI the last N scores).
+    pub window: usize,
+    /// Recompute the AUROC after this many new outcomes (cost O(N log N) each time).
+    pub recompute_every: usize,
+    /// Scores needed before score drift (PSI) is published.
+    pub min_psi_scores: usize,
+    /// Predictions awaiting their outcome kept at most (the oldest are dropped beyond).
+    pub max_pending: usize,
+    /// Distinct `facility` label values at most; later facilities count as `other`.
+    pub max_facilities: usize,
+}
+
+/// Largest accepted `monitor.window` (memory and AUROC time grow with it).
+pub const MAX_MONITOR_WINDOW: usize = 1_000_000;
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            window: 5_000,
+            recompute_every: 10,
+            min_psi_scores: 100,
+            max_pending: 200_000,
+            max_facilities: 50,
+        }
+    }
+}
+
+impl MonitorConfig {
+    /// Pushes one message per bad `[monitor]` setting onto `bad`.
+    fn validate(&self, bad: &mut Vec<String>) {
+        if !(100..=MAX_MONITOR_WINDOW).contains(&self.window) {
+            bad.push(format!(
+                "monitor.window ({}) must be between 100 and {MAX_MONITOR_WINDOW} closed discharges",
+                self.window
+            ));
+        }
+        if self.recompute_every == 0 || self.recompute_every > self.window {
+            bad.push(format!(
+                "monitor.recompute_every ({}) must be between 1 and monitor.window ({})",
+                self.recompute_every, self.window
+            ));
+        }
+        if self.min_psi_scores == 0 || self.min_psi_scores > self.window {
+            bad.push(format!(
+                "monitor.min_psi_scores ({}) must be between 1 and monitor.window ({})",
+                self.min_psi_scores, self.window
+            ));
+        }
+        if self.max_pending < self.window {
+            bad.push(format!(
+                "monitor.max_pending ({}) must be at least monitor.window ({})",
+                self.max_pending, self.window
+            ));
+        }
+        if self.max_facilities == 0 {
+            bad.push("monitor.max_facilities must be at least 1".to_string());
+        }
+    }
+}
+
 /// Where [`Settings::load_from`] reads its layers from.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
@@ -458,6 +697,8 @@ impl Settings {
             env_prefix: None,
         })?;
         settings.validate()?;
+        let mut settings = settings;
+        settings.kafka.resolve_password_file()?;
         Ok(settings)
     }
 
@@ -502,18 +743,7 @@ impl Settings {
         if k.group_id.trim().is_empty() {
             bad.push("kafka.group_id must not be empty".to_string());
         }
-        if let Some(p) = &k.security_protocol {
-            let allowed = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
-            if !allowed.contains(&p.to_ascii_lowercase().as_str()) {
-                bad.push(format!(
-                    "kafka.security_protocol ({p}) must be one of {}",
-                    allowed.join(", ")
-                ));
-            }
-        }
-        if k.sasl_password.is_some() && k.sasl_username.is_none() {
-            bad.push("kafka.sasl_password is set but kafka.sasl_username is not".to_string());
-        }
+        k.validate_security(&mut bad);
         for key in k.librdkafka.keys() {
             let norm = librdkafka_key(key);
             if MANAGED_LIBRDKAFKA_KEYS.contains(&norm.as_str()) {
@@ -540,6 +770,7 @@ impl Settings {
             ("topics.dlq", &t.dlq),
             ("topics.changelog", &t.changelog),
             ("topics.outcomes", &t.outcomes),
+            ("topics.rekeyed", &t.rekeyed),
         ];
         for (key, name) in named {
             if let Some(problem) = topic_name_problem(name) {
@@ -669,6 +900,8 @@ impl Settings {
                 p.retry_backoff_max_ms, p.retry_backoff_initial_ms
             ));
         }
+
+        self.monitor.validate(&mut bad);
 
         if self.pseudonym.key.is_some() && self.pseudonym.key_file.is_some() {
             bad.push("pseudonym.key and pseudonym.key_file are both set; set one".to_string());
@@ -936,6 +1169,181 @@ mod tests {
         .unwrap();
         let props = s.kafka.client_properties();
         assert!(props.contains(&("socket.keepalive.enable".to_string(), "true".to_string())));
+    }
+}
+
+#[cfg(test)]
+mod security_and_monitor_tests {
+    use super::*;
+
+    fn problems(s: &Settings) -> Vec<String> {
+        match s.validate() {
+            Ok(()) => Vec::new(),
+            Err(ConfigError::Invalid(list)) => list,
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    fn scram() -> Settings {
+        let mut s = Settings::default();
+        let k = &mut s.kafka;
+        k.security_protocol = Some("SASL_SSL".into());
+        k.sasl_mechanism = Some("SCRAM-SHA-512".into());
+        k.sasl_username = Some("readmit".into());
+        k.sasl_password = Some(Secret::new("s3cret-pw"));
+        s
+    }
+
+    #[test]
+    fn sasl_ssl_with_scram_is_valid_and_passes_through() {
+        let s = scram();
+        assert_eq!(problems(&s), Vec::<String>::new());
+        let props = s.kafka.client_properties();
+        for (k, v) in [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "readmit"),
+            ("sasl.password", "s3cret-pw"),
+        ] {
+            assert!(props.contains(&(k.into(), v.into())), "{k}: {props:?}");
+        }
+    }
+
+    #[test]
+    fn sasl_needs_a_known_mechanism_and_credentials() {
+        let mut s = scram();
+        s.kafka.sasl_mechanism = Some("SCRAM-SHA-1".into());
+        let p = problems(&s);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("kafka.sasl_mechanism (SCRAM-SHA-1) must be one of"));
+
+        let mut s = scram();
+        s.kafka.sasl_mechanism = None;
+        assert!(problems(&s)[0].starts_with("kafka.sasl_mechanism must be set"));
+
+        let mut s = scram();
+        s.kafka.sasl_username = None;
+        s.kafka.sasl_password = None;
+        let p = problems(&s);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].starts_with("kafka.sasl_username must be set for sasl_mechanism SCRAM-SHA-512")
+        );
+        assert!(p[1].starts_with("kafka.sasl_password (or kafka.sasl_password_file) must be set"));
+    }
+
+    #[test]
+    fn sasl_and_tls_settings_without_the_protocol_are_named() {
+        let mut s = Settings::default();
+        s.kafka.sasl_mechanism = Some("PLAIN".into());
+        s.kafka.ssl_ca_location = Some(PathBuf::from("/etc/hosts"));
+        let p = problems(&s);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with(
+            "kafka.sasl_mechanism is set but kafka.security_protocol (plaintext) does not use SASL"
+        ));
+        assert!(p[1].starts_with(
+            "kafka.ssl_ca_location is set but kafka.security_protocol (plaintext) does not use TLS"
+        ));
+        // The protocol may also come through the pass-through map.
+        let mut s = scram();
+        s.kafka.security_protocol = None;
+        s.kafka
+            .librdkafka
+            .insert("security_protocol".into(), "sasl_ssl".into());
+        assert_eq!(problems(&s), Vec::<String>::new());
+    }
+
+    #[test]
+    fn tls_files_must_exist_and_certificate_goes_with_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let mut s = Settings::default();
+        s.kafka.security_protocol = Some("ssl".into());
+        s.kafka.ssl_ca_location = Some(ca.clone());
+        assert_eq!(problems(&s), Vec::<String>::new());
+
+        s.kafka.ssl_ca_location = Some(dir.path().join("missing-ca.pem"));
+        s.kafka.ssl_certificate_location = Some(ca);
+        s.kafka.ssl_key_password = Some(Secret::new("keypw-123"));
+        let p = problems(&s);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(
+            p[0].starts_with("kafka.ssl_ca_location (")
+                && p[0].ends_with("missing-ca.pem) does not exist")
+        );
+        assert!(
+            p[1].contains("kafka.ssl_certificate_location and kafka.ssl_key_location go together")
+        );
+        assert!(p[2].starts_with("kafka.ssl_key_password is set but kafka.ssl_key_location is not"));
+        assert!(!p.join(" ").contains("keypw-123"));
+    }
+
+    #[test]
+    fn password_file_is_read_trimmed_and_exclusive_with_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sasl-password");
+        std::fs::write(&file, "from-file-pw\n").unwrap();
+        let mut s = scram();
+        s.kafka.sasl_password_file = Some(file.clone());
+        assert_eq!(
+            problems(&s),
+            vec!["kafka.sasl_password and kafka.sasl_password_file are both set; set one"]
+        );
+        s.kafka.sasl_password = None;
+        assert_eq!(problems(&s), Vec::<String>::new());
+        s.kafka.resolve_password_file().unwrap();
+        assert_eq!(
+            s.kafka.sasl_password.as_ref().unwrap().expose(),
+            "from-file-pw"
+        );
+        assert!(s.kafka.sasl_password_file.is_none());
+        assert_eq!(
+            problems(&s),
+            Vec::<String>::new(),
+            "resolved settings still validate"
+        );
+
+        let mut s = scram();
+        s.kafka.sasl_password = None;
+        s.kafka.sasl_password_file = Some(dir.path().join("nope"));
+        let p = problems(&s);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("kafka.sasl_password_file (")
+                && p[0].ends_with("nope) is not a readable file")
+        );
+    }
+
+    #[test]
+    fn monitor_window_is_configurable_and_validated() {
+        assert_eq!(MonitorConfig::default().window, 5_000);
+        let s = Settings::load_from(Sources {
+            env: Some(
+                [("READMIT__MONITOR__WINDOW".to_string(), "20000".to_string())]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(s.monitor.window, 20_000);
+        assert_eq!(problems(&s), Vec::<String>::new());
+        let m = crate::metrics::MonitorSettings::from(&s.monitor);
+        assert_eq!(m.window, 20_000);
+
+        let mut s = Settings::default();
+        s.monitor.window = 10;
+        s.monitor.recompute_every = 0;
+        s.monitor.max_facilities = 0;
+        let p = problems(&s);
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(p[0].starts_with("monitor.window (10) must be between 100 and 1000000"));
+        assert!(p[1].starts_with("monitor.recompute_every (0)"));
+        assert!(p[2]
+            .starts_with("monitor.min_psi_scores (100) must be between 1 and monitor.window (10)"));
+        assert_eq!(p[3], "monitor.max_facilities must be at least 1");
     }
 }
 

@@ -74,10 +74,13 @@ impl Observability {
                 .map_err(|e| ServiceError::Metrics(e.to_string()))?,
         );
         let monitor = Arc::new(
-            ModelMonitor::new(&registry, MonitorSettings::default(), None)
+            ModelMonitor::new(&registry, MonitorSettings::from(&settings.monitor), None)
                 .map_err(|e| ServiceError::Metrics(e.to_string()))?,
         );
-        let readiness = Arc::new(Readiness::new());
+        // A revoke with no assignment after it stops counting after a session timeout.
+        let readiness = Arc::new(Readiness::new().with_rebalance_grace(
+            std::time::Duration::from_millis(settings.consumer.session_timeout_ms),
+        ));
         metrics.watch_readiness(readiness.clone());
         metrics.set_model_info(
             model_id,
@@ -188,6 +191,7 @@ pub fn pipeline_options(settings: &Settings) -> PipelineOptions {
         routing: settings.alerts.routing.clone(),
         interventions: settings.alerts.interventions.clone(),
         key_check: settings.alerts.key_check,
+        rekey_to: t.rekey.then(|| t.rekeyed.as_str().into()),
     }
 }
 

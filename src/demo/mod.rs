@@ -679,6 +679,8 @@ pub async fn run(
     if let Some(h) = sim.take() {
         let _ = h.await;
     }
+    // Not ready from here on: /readyz answers 503 while the processor drains.
+    readiness.begin_stopping();
     run_stop.cancel();
     let summary = match processor_result {
         Some(r) => r?,

@@ -104,6 +104,19 @@ impl Default for MonitorSettings {
     }
 }
 
+impl From<&crate::config::MonitorConfig> for MonitorSettings {
+    /// The `[monitor]` section of the configuration (validated by `Settings::validate`).
+    fn from(c: &crate::config::MonitorConfig) -> Self {
+        Self {
+            window: c.window,
+            recompute_every: c.recompute_every,
+            min_psi_scores: c.min_psi_scores,
+            max_pending: c.max_pending,
+            max_facilities: c.max_facilities,
+        }
+    }
+}
+
 /// The training score distribution: `edges` (bins + 1 ascending values; values below the first
 /// or above the last edge fall into the first or last bin) and the fraction of training scores
 /// per bin.

@@ -10,7 +10,8 @@
 //! It asks the runtime for librdkafka statistics (consumer lag, producer queue depth, broker
 //! reachability via [`StatisticsSink`]). With [`MetricsObserver::with_readiness`] it also keeps
 //! [`Readiness`] in step with the assignment: a partition is restoring from its assignment
-//! until its `Restored` event, and is dropped on revoke (its state and lag series too).
+//! until its `Restored` event, and is dropped on revoke (its state and lag series too); a revoke
+//! keeps the instance unready until the next assignment (see [`Readiness`]).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -59,6 +60,8 @@ impl RuntimeObserver for MetricsObserver {
             RuntimeEvent::PartitionsAssigned(partitions) => {
                 m.record_rebalance("assign", partitions.len());
                 if let Some(r) = readiness {
+                    // Even an empty assignment ends the rebalance a revoke started.
+                    r.assignment_received();
                     for (_, p) in partitions {
                         r.partition_assigned(*p);
                     }
@@ -172,9 +175,19 @@ mod tests {
         assert_eq!(series(crate::metrics::STATE_PATIENTS), 1);
         o.on_event(&RuntimeEvent::PartitionsRevoked(vec![tp(1)]));
         assert_eq!(series(crate::metrics::STATE_PATIENTS), 0);
+        // Revoked and not yet reassigned: not ready until the group settles.
+        assert!(readiness.status().rebalancing);
+        assert!(!readiness.is_ready());
+        o.on_event(&RuntimeEvent::PartitionsAssigned(vec![]));
+        assert!(
+            readiness.is_ready(),
+            "an empty assignment settles the group"
+        );
         // Revoked while restoring: not left behind as restoring.
         o.on_event(&RuntimeEvent::PartitionsAssigned(vec![tp(2)]));
         o.on_event(&RuntimeEvent::PartitionsRevoked(vec![tp(2)]));
+        assert!(readiness.status().restoring.is_empty());
+        o.on_event(&RuntimeEvent::PartitionsAssigned(vec![]));
         assert!(readiness.is_ready());
         assert_eq!(m.partitions_assigned.get(), 1);
     }
