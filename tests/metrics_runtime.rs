@@ -186,6 +186,8 @@ async fn runtime_feeds_readiness_latency_lag_and_rebalances() {
             model_loaded: true,
             broker_reachable: true,
             restoring: vec![],
+            rebalancing: false,
+            stopping: false,
         }
     );
     assert_eq!(lag(&registry), Some(0.0), "caught up: no lag");
@@ -243,6 +245,10 @@ async fn runtime_feeds_readiness_latency_lag_and_rebalances() {
         .expect("revoke event");
     assert!(revoked > restored);
     assert!(log[revoked].1.restoring.is_empty());
+    assert!(
+        log[revoked].1.rebalancing && !log[revoked].1.is_ready(),
+        "revoked and not reassigned: not ready"
+    );
     assert_eq!(summary.partitions_revoked, summary.partitions_assigned);
     // The revoked partition's lag series is gone and no partition counts as assigned.
     assert_eq!(lag(&registry), None);
