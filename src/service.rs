@@ -191,6 +191,7 @@ pub fn pipeline_options(settings: &Settings) -> PipelineOptions {
         routing: settings.alerts.routing.clone(),
         interventions: settings.alerts.interventions.clone(),
         key_check: settings.alerts.key_check,
+        rekey_to: t.rekey.then(|| t.rekeyed.as_str().into()),
     }
 }
 

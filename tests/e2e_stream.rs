@@ -626,3 +626,90 @@ async fn a40_moves_history_from_another_partition_to_the_survivor() {
     assert_eq!(outcome(&summary, "ignored"), 1, "{:?}", summary.outcomes);
     assert_eq!(summary.dead_lettered, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekeying_brings_a_patients_misrouted_messages_together() {
+    let kafka = TestKafka::start(1);
+    let mut s = e2e::settings(&kafka, "rekey");
+    s.topics.rekey = true;
+    s.topics.rekeyed = common::unique("rekey-rekeyed");
+    s.validate().unwrap();
+    e2e::create_topics(&kafka, &s, 3).await;
+    kafka.create_topic(&s.topics.rekeyed, 3, false).await;
+    let running = e2e::start(&s);
+    // One patient's stays arrive on different input partitions under keys that are not the
+    // patient (e.g. keyed by visit): without re-keying their histories would never meet.
+    let keyed = |key: &str, m: Msg<'_>| (key.as_bytes().to_vec(), m.render());
+    let first = [
+        keyed("visit-V1", admit("MRN7", "R1", "V1", "20251201080000")),
+        keyed(
+            "visit-V1",
+            discharge("MRN7", "R2", "V1", "20251201080000", "20251205120000"),
+        ),
+    ];
+    e2e::produce_bytes(&kafka, &s.topics.input, Some(0), &first).await;
+    e2e::read_until(&kafka, &s.topics.risk_scores, Duration::ZERO, |rs| {
+        !rs.is_empty()
+    })
+    .await;
+    let second = [
+        keyed("visit-V2", admit("MRN7", "R3", "V2", "20260110080000")),
+        keyed(
+            "visit-V2",
+            discharge("MRN7", "R4", "V2", "20260110080000", "20260114120000"),
+        ),
+    ];
+    e2e::produce_bytes(&kafka, &s.topics.input, Some(2), &second).await;
+    let junk = [(b"visit-X".to_vec(), b"MSH|^~\\&|EHR".to_vec())];
+    e2e::produce_bytes(&kafka, &s.topics.input, Some(1), &junk).await;
+    let scores = e2e::risk_scores(
+        &e2e::read_until(
+            &kafka,
+            &s.topics.risk_scores,
+            Duration::from_secs(1),
+            |rs| rs.len() >= 2,
+        )
+        .await,
+    );
+    assert_eq!(scores.len(), 2);
+    let by_visit: BTreeMap<_, _> = scores
+        .iter()
+        .map(|r| (r.visit_number.clone().unwrap(), r))
+        .collect();
+    assert_eq!(feature(by_visit["V1"], "inpatient_12m"), 0.0);
+    assert_eq!(
+        feature(by_visit["V2"], "inpatient_12m"),
+        1.0,
+        "the stay that arrived on another input partition counts"
+    );
+    let rekeyed = read_exactly(&kafka, &s.topics.rekeyed, 4).await;
+    assert!(rekeyed.iter().all(|r| r.key_str() == "HOSP|MRN7"));
+    assert!(rekeyed.iter().all(|r| r.partition == rekeyed[0].partition));
+    let dlq = read_exactly(&kafka, &s.topics.dlq, 1).await;
+    assert_eq!(
+        dlq[0].header(dlq_headers::SOURCE_TOPIC).as_deref(),
+        Some(s.topics.input.as_str())
+    );
+    let ends: BTreeMap<i32, i64> = [(0, 2), (1, 1), (2, 2)].into_iter().collect();
+    e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends).await;
+    let rekeyed_ends: BTreeMap<i32, i64> = [(rekeyed[0].partition, 4)].into_iter().collect();
+    e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.rekeyed, &rekeyed_ends).await;
+    let summary = running.stop().await;
+    // 5 inputs, 4 of them once more from the re-keyed topic.
+    e2e::assert_counts(&summary, 5 + 4);
+    assert_eq!(outcome(&summary, "rekeyed"), 4, "{:?}", summary.outcomes);
+    assert_eq!(outcome(&summary, "dead_lettered"), 1);
+    assert_eq!(outcome(&summary, "alerted"), 2);
+    assert_eq!(outcome(&summary, "history_only"), 2);
+    assert_eq!(summary.dead_lettered, 1);
+    assert!(
+        summary
+            .restores
+            .iter()
+            .filter(|r| r.topic == s.topics.changelog)
+            .count()
+            == 3,
+        "only the re-keyed topic's partitions restore: {:?}",
+        summary.restores
+    );
+}

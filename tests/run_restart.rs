@@ -320,14 +320,20 @@ async fn readmit_run_survives_sigterm_in_the_middle_with_nothing_missing_or_doub
         "the oracle dead-letters exactly the malformed records"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("readmit.toml");
+    // Kept after the test (target/tmp) so a failure can be read in the services' logs.
+    let dir = tempfile::Builder::new()
+        .prefix("run_restart-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep();
+    eprintln!("service logs in {}", dir.display());
+    let config = dir.join("readmit.toml");
     std::fs::write(&config, config_toml(&s)).unwrap();
 
     // First run: the first half completely, then the second half arrives and SIGTERM
     // follows a moment later, while it is being processed.
     let half = items.len() / 2;
-    let first = Service::start(&config, dir.path().join("run1.log"));
+    let first = Service::start(&config, dir.join("run1.log"));
     let ends1 = e2e::produce_tracked(&kafka, &s.topics.input, &items[..half]).await;
     e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends1).await;
     let ends2 = e2e::produce_tracked(&kafka, &s.topics.input, &items[half..]).await;
@@ -354,7 +360,7 @@ async fn readmit_run_survives_sigterm_in_the_middle_with_nothing_missing_or_doub
 
     // Second run, same group: restores state and finishes the rest.
     let restarted_at = Instant::now();
-    let second = Service::start(&config, dir.path().join("run2.log"));
+    let second = Service::start(&config, dir.join("run2.log"));
     let mut ends = ends1.clone();
     for (p, e) in ends2 {
         ends.insert(p, e);

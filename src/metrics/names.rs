@@ -103,6 +103,7 @@ pub const OUTCOMES: &[&str] = &[
     "duplicate",
     "ignored",
     "dead_lettered",
+    "rekeyed",
 ];
 
 /// Dead-letter kinds: parser kinds (`hl7::ParseErrorKind::as_str`), ADT kinds

@@ -13,6 +13,15 @@
 //! | `duplicate` | the same sender sent this control ID for this patient before: nothing changes |
 //! | `ignored` | an ADT trigger that changes nothing readmit tracks (A28, A31, …) |
 //! | `dead_lettered` | unparsable, not ADT, missing a required field, impossible dates |
+//! | `rekeyed` | re-keying stage: re-produced to the re-keyed topic under the patient key |
+//!
+//! Re-keying (`topics.rekey`): when the input is not keyed by patient, the pipeline is also
+//! the re-keying stage. A record of any topic other than [`PipelineOptions::rekey_to`] is
+//! only parsed far enough to find its patient and re-produced, bytes and headers unchanged
+//! plus `readmit.rekey.source_*` headers, to the re-keyed topic keyed by the canonical patient
+//! key (outcome `rekeyed`; unreadable records are dead-lettered there and then). History,
+//! scores and alerts come from the re-keyed topic, so one patient's messages meet in one
+//! partition whatever the upstream key was.
 //!
 //! Trigger handling follows DOMAIN.md §2. Windows and retention run on each patient's event
 //! clock ([`state`](crate::state)), so a replay computes what the first run did.
@@ -45,6 +54,12 @@ pub const DLQ_KIND: &str = "readmit.error.kind";
 pub const DLQ_SEGMENT: &str = "readmit.error.segment";
 /// Dead-letter header: field number the error is about, when known.
 pub const DLQ_FIELD: &str = "readmit.error.field";
+/// Re-keyed record header: topic the record was re-keyed from.
+pub const REKEY_SOURCE_TOPIC: &str = "readmit.rekey.source_topic";
+/// Re-keyed record header: partition it was re-keyed from (decimal text).
+pub const REKEY_SOURCE_PARTITION: &str = "readmit.rekey.source_partition";
+/// Re-keyed record header: offset it was re-keyed from (decimal text).
+pub const REKEY_SOURCE_OFFSET: &str = "readmit.rekey.source_offset";
 /// Dead-letter header: the error's value-free explanation.
 pub const DLQ_REASON: &str = "readmit.error.reason";
 /// Dead-letter header: when the record was dead-lettered (ms since the epoch), as given by the
@@ -66,6 +81,8 @@ pub enum Outcome {
     Ignored,
     /// Sent to the dead-letter topic.
     DeadLettered,
+    /// Re-produced to the re-keyed topic (re-keying stage).
+    Rekeyed,
 }
 
 impl Outcome {
@@ -78,17 +95,19 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Ignored => "ignored",
             Outcome::DeadLettered => "dead_lettered",
+            Outcome::Rekeyed => "rekeyed",
         }
     }
 
     /// Every outcome, for metrics that pre-register their label values.
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Alerted,
         Outcome::Scored,
         Outcome::HistoryOnly,
         Outcome::Duplicate,
         Outcome::Ignored,
         Outcome::DeadLettered,
+        Outcome::Rekeyed,
     ];
 }
 
@@ -135,6 +154,9 @@ pub struct PipelineOptions {
     pub interventions: Interventions,
     /// Key check mode.
     pub key_check: KeyCheck,
+    /// The re-keyed topic when re-keying (`topics.rekey`): records of every other topic are
+    /// re-keyed to it instead of processed. `None`: process every record.
+    pub rekey_to: Option<Arc<str>>,
 }
 
 impl Default for PipelineOptions {
@@ -145,6 +167,7 @@ impl Default for PipelineOptions {
             routing: Routing::default(),
             interventions: Interventions::default(),
             key_check: KeyCheck::default(),
+            rekey_to: None,
         }
     }
 }
@@ -163,6 +186,8 @@ pub struct PipelineCounters {
     pub merges_handed_over: std::sync::atomic::AtomicU64,
     /// Histories received from another partition and absorbed into the survivor.
     pub merges_applied: std::sync::atomic::AtomicU64,
+    /// Records the re-keying stage re-produced under their patient's key.
+    pub rekeyed: std::sync::atomic::AtomicU64,
 }
 
 /// The domain processor.
@@ -367,6 +392,19 @@ impl Pipeline {
 
     /// Processes one record (the [`Processor`] entry point, usable without Kafka).
     pub fn handle(&self, state: &mut PartitionState, msg: &InboundMessage) -> Processed {
+        if let Some(to) = &self.options.rekey_to {
+            if msg.topic != *to {
+                return match self.rekey(msg, to) {
+                    Ok(p) => p,
+                    Err(poison) => {
+                        if let Some(m) = &self.metrics {
+                            m.record_consumed(&msg.topic, None);
+                        }
+                        self.dead_letter(msg, &poison)
+                    }
+                };
+            }
+        }
         if let Some(kind) = merge::internal_kind(msg) {
             return match self.handle_internal(state, msg, kind) {
                 Ok(p) => p,
@@ -462,6 +500,66 @@ impl Pipeline {
                 )
             }
         }
+    }
+
+    /// The re-keying stage: `msg` re-produced to `to`, keyed by its patient's canonical key.
+    fn rekey(&self, msg: &InboundMessage, to: &Arc<str>) -> Result<Processed, Poison> {
+        let payload = msg.payload.as_deref().unwrap_or_default();
+        let message = self.parse_one(payload)?;
+        let event = AdtEvent::from_message(&message).map_err(|e| Poison {
+            kind: e.kind(),
+            segment: Some(e.segment().into()),
+            field: Some(e.field()),
+            reason: e.reason().into(),
+        })?;
+        let pid = event.patient_key().ok_or_else(|| {
+            Poison::new(
+                "missing_patient_id",
+                "PID",
+                3,
+                "no patient identifier in PID-3",
+            )
+        })?;
+        let key = canonical_key(
+            pid.assigning_authority.as_deref().unwrap_or_default(),
+            pid.id.as_deref().unwrap_or_default(),
+        );
+        let mut record =
+            OutboundRecord::new(to.clone(), Some(key.into_bytes()), msg.payload.clone());
+        for (name, value) in &msg.headers {
+            if let Some(value) = value {
+                record = record.with_header(name.as_str(), value.as_slice());
+            }
+        }
+        record = record
+            .with_header(REKEY_SOURCE_TOPIC, msg.topic.as_bytes())
+            .with_header(REKEY_SOURCE_PARTITION, msg.partition.to_string())
+            .with_header(REKEY_SOURCE_OFFSET, msg.offset.to_string());
+        self.counters
+            .rekeyed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Processed::new(Outcome::Rekeyed.as_str()).with_record(record))
+    }
+
+    /// Splits and parses one HL7 message (a record must hold exactly one).
+    fn parse_one<'a>(&self, payload: &'a [u8]) -> Result<Message<'a>, Poison> {
+        let mut messages = hl7::split_messages(payload);
+        let first = messages.next().unwrap_or(payload);
+        if messages.next().is_some() {
+            return Err(Poison {
+                kind: "multiple_messages",
+                segment: Some("MSH".into()),
+                field: None,
+                reason: "record holds more than one HL7 message; publish one message per record"
+                    .into(),
+            });
+        }
+        Message::parse(first).map_err(|e| Poison {
+            kind: e.kind.as_str(),
+            segment: e.segment.clone(),
+            field: e.field,
+            reason: e.reason.to_string(),
+        })
     }
 
     fn try_handle(
@@ -825,7 +923,7 @@ impl Pipeline {
             field: None,
             reason: e.to_string(),
         })?;
-        if !discharge.is_index_eligible() || !is_index_disposition(discharge.disposition.to_hl7()) {
+        if !discharge.is_index_eligible() {
             return Ok(None);
         }
         let dead = event
@@ -1158,13 +1256,6 @@ fn tier_of(t: RiskTier) -> Tier {
         RiskTier::Moderate => Tier::Moderate,
         RiskTier::High => Tier::High,
     }
-}
-
-/// Whether a discharge with this UB-04 status (PV1-36) is an index discharge: not a transfer
-/// to another acute hospital (02, 82: the final discharge of the chain is the index), not
-/// "still a patient" (30), not death or hospice (handled by the features' exclusion).
-fn is_index_disposition(code: &str) -> bool {
-    !matches!(code, "02" | "82" | "30")
 }
 
 /// Plain words for a UB-04 discharge status, with the code.

@@ -600,6 +600,53 @@ fn malformed_internal_records_are_dead_lettered() {
 }
 
 #[test]
+fn the_rekeying_stage_reproduces_records_under_the_patient_key() {
+    let mut p = pipeline(KeyCheck::Count);
+    p.options.rekey_to = Some("adt.rekeyed".into());
+    let mut state = PartitionState::default();
+    let mut msg = inbound(4, "VISIT-KEY", Msg::default().render());
+    msg.partition = 2;
+    msg.headers
+        .push(("traceparent".into(), Some(b"00-abc".to_vec())));
+    let out = p.handle(&mut state, &msg);
+    assert_eq!(out.outcome, "rekeyed");
+    assert!(out.deferred.is_empty() && state.is_empty(), "no state");
+    assert_eq!(topics_of(&out), ["adt.rekeyed"]);
+    let r = &out.records[0];
+    assert_eq!(r.key.as_deref(), Some(b"HOSP|MRN1".as_slice()));
+    assert_eq!(r.payload, msg.payload, "bytes unchanged");
+    assert_eq!(r.partition, None, "partitioned by the new key");
+    let header = |name: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).to_string())
+    };
+    assert_eq!(header("traceparent").as_deref(), Some("00-abc"));
+    assert_eq!(header(REKEY_SOURCE_TOPIC).as_deref(), Some("adt.events"));
+    assert_eq!(header(REKEY_SOURCE_PARTITION).as_deref(), Some("2"));
+    assert_eq!(header(REKEY_SOURCE_OFFSET).as_deref(), Some("4"));
+    // Unreadable input is dead-lettered by the stage itself.
+    let bad = p.handle(&mut state, &inbound(5, "K", b"MSH|^~".to_vec()));
+    assert_eq!(bad.outcome, "dead_lettered");
+    assert_eq!(topics_of(&bad), ["readmit.dlq"]);
+    // The re-keyed topic is processed as usual.
+    let again = InboundMessage {
+        topic: "adt.rekeyed".into(),
+        key: r.key.clone(),
+        ..msg.clone()
+    };
+    assert_eq!(p.handle(&mut state, &again).outcome, "history_only");
+    assert_eq!(state.len(), 1);
+    assert_eq!(
+        p.counters()
+            .rekeyed
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+}
+
+#[test]
 fn poison_input_goes_to_the_dead_letter_topic_with_headers_and_changes_nothing() {
     let p = pipeline(KeyCheck::Count);
     let mut state = PartitionState::default();

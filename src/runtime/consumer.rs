@@ -53,7 +53,10 @@ pub fn group_consumer_config(settings: &Settings) -> ClientConfig {
     config
 }
 
-/// Producer properties: `acks=all`, idempotence as configured, bounded local queue.
+/// Producer properties: `acks=all`, idempotence as configured, bounded local queue, and the
+/// Java clients' partitioner (`murmur2_random`, unless `kafka.librdkafka.partitioner` says
+/// otherwise), so a keyed record — a re-keyed input record above all — lands in the partition
+/// a Java producer would choose for the same key.
 pub fn producer_config(settings: &Settings) -> ClientConfig {
     let p = &settings.producer;
     let mut config = base_config(settings, "producer");
@@ -68,6 +71,9 @@ pub fn producer_config(settings: &Settings) -> ClientConfig {
         .set("message.timeout.ms", p.message_timeout_ms.to_string())
         .set("message.max.bytes", p.message_max_bytes.to_string())
         .set("compression.type", &p.compression);
+    if config.get("partitioner").is_none() {
+        config.set("partitioner", "murmur2_random");
+    }
     config
 }
 

@@ -29,7 +29,10 @@ struct Running {
 
 /// Runs the streaming runtime until `shutdown` is cancelled or a partition fails.
 ///
-/// Start-up: validate settings, check/create topics, create producer and consumer, subscribe.
+/// Start-up: validate settings, check/create topics, tell the processor the consumed topics'
+/// partition counts, create producer and consumer, subscribe (to `topics.input`, plus
+/// `topics.rekeyed` with `topics.rekey`: the input's partitions then run without state and
+/// only the re-keyed topic's partitions restore from the changelog).
 /// Shutdown (bounded by `consumer.drain_timeout_ms` + `producer.flush_timeout_ms` + commit
 /// and close time): stop taking messages, drain in-flight work, commit synchronously, flush
 /// the producer, close the consumer.
@@ -64,6 +67,9 @@ async fn run_inner<P: Processor>(
     let stats = Stats::new(observer);
     let layout = super::topics::ensure_topics(&settings).await?;
     processor.topic_partitions(&settings.topics.input, layout.input_partitions);
+    if let Some(n) = layout.rekeyed_partitions {
+        processor.topic_partitions(&settings.topics.rekeyed, n);
+    }
     let publisher = Arc::new(Publisher::new(&settings, stats.clone())?);
 
     let (rebalance_tx, mut rebalance_rx) = tokio::sync::mpsc::channel::<RebalanceEvent>(16);
@@ -79,10 +85,16 @@ async fn run_inner<P: Processor>(
                 source,
             })?,
     );
+    // With `topics.rekey`, the input is consumed statelessly (re-keyed by the processor) and
+    // the re-keyed topic statefully, by the same group.
+    let mut subscription = vec![settings.topics.input.as_str()];
+    if settings.topics.rekey {
+        subscription.push(settings.topics.rekeyed.as_str());
+    }
     consumer
-        .subscribe(&[settings.topics.input.as_str()])
+        .subscribe(&subscription)
         .map_err(|source| RuntimeError::Subscribe {
-            topic: settings.topics.input.clone(),
+            topic: subscription.join(", "),
             source,
         })?;
     let (driver_tx, mut driver_rx) = tokio::sync::mpsc::channel::<DriverEvent>(8);

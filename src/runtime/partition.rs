@@ -147,7 +147,19 @@ impl<P: Processor> PartitionTask<P> {
     pub(crate) async fn run(self) -> Result<PartitionReport, PartitionError> {
         let mut report = PartitionReport::default();
         let mut state = self.processor.new_state(&self.topic, self.partition);
-        let restore = {
+        // With `topics.rekey` the raw input is re-keyed without state: nothing to restore.
+        let stateful = *self.topic == *super::topics::stateful_topic(&self.settings);
+        let restore = async {
+            if !stateful {
+                return Ok(RestoreStats {
+                    topic: String::new(),
+                    partition: self.partition,
+                    records: 0,
+                    skipped_without_key: 0,
+                    watermarks: (0, 0),
+                    duration: Duration::ZERO,
+                });
+            }
             let processor = self.processor.clone();
             let state = &mut state;
             restore_partition(
@@ -156,6 +168,7 @@ impl<P: Processor> PartitionTask<P> {
                 self.partition,
                 move |k, v| processor.restore(state, k, v),
             )
+            .await
         };
         let restored = tokio::select! {
             r = restore => r?,

@@ -1,7 +1,9 @@
 //! Start-up topic checks: every configured topic must exist with a compatible partition count
-//! (changelog partitions == input partitions, because input partition `p`'s state is restored
-//! from changelog partition `p`; outputs ≥ 1). With `topics.create = true` missing topics are
-//! created (the changelog with `cleanup.policy=compact` and the input's partition count).
+//! (changelog partitions == partitions of the topic history is kept from — the input, or with
+//! `topics.rekey` the re-keyed topic — because its partition `p`'s state is restored from
+//! changelog partition `p`; outputs ≥ 1). With `topics.create = true` missing topics are
+//! created (the changelog with `cleanup.policy=compact` and the stateful topic's partition
+//! count).
 //! Every problem is reported in one [`RuntimeError::Topics`], each naming topic and setting.
 
 use std::collections::BTreeMap;
@@ -19,6 +21,8 @@ use crate::config::Settings;
 pub struct TopicLayout {
     /// Input partitions.
     pub input_partitions: i32,
+    /// Partitions of the re-keyed topic (`topics.rekey = true`).
+    pub rekeyed_partitions: Option<i32>,
     /// Topics created by this check.
     pub created: Vec<String>,
 }
@@ -26,20 +30,38 @@ pub struct TopicLayout {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
     Input,
+    /// The re-keyed topic: consumed, and the changelog partitions follow it.
+    Rekeyed,
     Changelog,
     Output,
 }
 
 fn specs(settings: &Settings) -> Vec<(&'static str, &str, Role)> {
     let t = &settings.topics;
-    vec![
-        ("topics.input", t.input.as_str(), Role::Input),
-        ("topics.changelog", t.changelog.as_str(), Role::Changelog),
-        ("topics.risk_scores", t.risk_scores.as_str(), Role::Output),
-        ("topics.unrouted", t.unrouted.as_str(), Role::Output),
-        ("topics.outcomes", t.outcomes.as_str(), Role::Output),
-        ("topics.dlq", t.dlq.as_str(), Role::Output),
-    ]
+    let rekeyed = t
+        .rekey
+        .then_some(("topics.rekeyed", t.rekeyed.as_str(), Role::Rekeyed));
+    vec![("topics.input", t.input.as_str(), Role::Input)]
+        .into_iter()
+        .chain(rekeyed)
+        .chain([
+            ("topics.changelog", t.changelog.as_str(), Role::Changelog),
+            ("topics.risk_scores", t.risk_scores.as_str(), Role::Output),
+            ("topics.unrouted", t.unrouted.as_str(), Role::Output),
+            ("topics.outcomes", t.outcomes.as_str(), Role::Output),
+            ("topics.dlq", t.dlq.as_str(), Role::Output),
+        ])
+        .collect()
+}
+
+/// The topic whose partitions own the state: the re-keyed topic when re-keying, else the input.
+pub fn stateful_topic(settings: &Settings) -> &str {
+    let t = &settings.topics;
+    if t.rekey {
+        &t.rekeyed
+    } else {
+        &t.input
+    }
 }
 
 /// Fetches partition counts of all topics the cluster knows (topics reporting an error,
@@ -80,7 +102,8 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
     let mut problems = Vec::new();
     let mut created = Vec::new();
 
-    let input_partitions = match counts.get(&t.input) {
+    let stateful = stateful_topic(settings);
+    let stateful_partitions = match counts.get(stateful) {
         Some(&n) => Some(n),
         None if t.create => Some(t.partitions),
         None => None,
@@ -92,7 +115,7 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
                 continue;
             }
             let partitions = match role {
-                Role::Changelog => input_partitions.unwrap_or(t.partitions),
+                Role::Changelog => stateful_partitions.unwrap_or(t.partitions),
                 _ => t.partitions,
             };
             to_create.push((name.to_string(), partitions, role == Role::Changelog));
@@ -144,6 +167,7 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
     }
 
     let input_count = counts.get(&t.input).copied();
+    let stateful_count = counts.get(stateful).copied();
     for (key, name, role) in specs(settings) {
         let hint = if t.create {
             ""
@@ -153,12 +177,16 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
         match (counts.get(name), role) {
             (None, _) => problems.push(format!("topic {name} ({key}) does not exist{hint}")),
             (Some(&n), Role::Changelog) => {
-                if let Some(input) = input_count {
+                if let Some(input) = stateful_count {
+                    let setting = if t.rekey {
+                        "topics.rekeyed"
+                    } else {
+                        "topics.input"
+                    };
                     if n != input {
                         problems.push(format!(
-                            "topic {name} ({key}) has {n} partitions but topic {} (topics.input) has {input}; \
-                             they must match because input partition p restores its state from changelog partition p",
-                            t.input
+                            "topic {name} ({key}) has {n} partitions but topic {stateful} ({setting}) has {input}; \
+                             they must match because partition p of {setting} restores its state from changelog partition p"
                         ));
                     }
                 }
@@ -172,6 +200,7 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
     match (problems.is_empty(), input_count) {
         (true, Some(input_partitions)) => Ok(TopicLayout {
             input_partitions,
+            rekeyed_partitions: if t.rekey { stateful_count } else { None },
             created,
         }),
         _ => Err(RuntimeError::Topics(problems)),
