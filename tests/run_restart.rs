@@ -257,6 +257,47 @@ fn pairs(records: &[Record]) -> Vec<(Vec<u8>, Vec<u8>)> {
     v
 }
 
+/// Produces `(key, payload)` records partitioned by key, one record per batch, and returns
+/// per partition the offset after the last record written there.
+///
+/// One record per batch because tansu 0.6 (memory storage) returns nothing for a fetch that
+/// starts in the middle of a record batch, so a consumer group whose committed offset falls
+/// inside a batch — exactly what a stop in the middle leaves — never gets the rest of it.
+/// Kafka returns the whole batch and the client skips what it already had.
+async fn produce_one_per_batch(
+    kafka: &TestKafka,
+    topic: &str,
+    items: &[(Vec<u8>, Vec<u8>)],
+) -> BTreeMap<i32, i64> {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka.bootstrap_servers())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer");
+    let mut ends = BTreeMap::new();
+    let futures: Vec<_> = items
+        .iter()
+        .map(|(k, v)| {
+            producer.send(
+                FutureRecord::to(topic)
+                    .key(k.as_slice())
+                    .payload(v.as_slice()),
+                Duration::from_secs(60),
+            )
+        })
+        .collect();
+    for r in futures::future::join_all(futures).await {
+        let d = r.expect("test produce");
+        let e = ends.entry(d.partition).or_insert(0);
+        *e = (*e).max(d.offset + 1);
+    }
+    ends
+}
+
 async fn read_n(kafka: &TestKafka, topic: &str, expected: usize) -> Vec<Record> {
     e2e::read_until(kafka, topic, Duration::from_secs(2), |rs| {
         rs.len() >= expected
@@ -334,9 +375,9 @@ async fn readmit_run_survives_sigterm_in_the_middle_with_nothing_missing_or_doub
     // follows a moment later, while it is being processed.
     let half = items.len() / 2;
     let first = Service::start(&config, dir.join("run1.log"));
-    let ends1 = e2e::produce_tracked(&kafka, &s.topics.input, &items[..half]).await;
+    let ends1 = produce_one_per_batch(&kafka, &s.topics.input, &items[..half]).await;
     e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends1).await;
-    let ends2 = e2e::produce_tracked(&kafka, &s.topics.input, &items[half..]).await;
+    let ends2 = produce_one_per_batch(&kafka, &s.topics.input, &items[half..]).await;
     // SIGTERM as soon as the group has committed some of the second half.
     let partitions = kafka.partition_count(&s.topics.input).await.unwrap();
     let first_half: i64 = ends1.values().sum();
