@@ -401,3 +401,64 @@ fn librdkafka_accepts_scram_over_tls_and_refuses_an_unreadable_ca() {
         .expect("a CA file that is no certificate is refused");
     assert!(!err.to_string().contains(PASSWORD), "{err}");
 }
+
+#[test]
+fn an_unsupported_mechanism_or_a_missing_ca_file_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "placeholder").unwrap();
+    let mut s = secured(&ca);
+    s.kafka.sasl_mechanism = Some("GSSAPI".into());
+    s.kafka.ssl_ca_location = Some(dir.path().join("missing-ca.pem"));
+    let err = s.validate().unwrap_err();
+    let ConfigError::Invalid(problems) = &err else {
+        panic!("expected validation problems, got {err}")
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("kafka.sasl_mechanism (GSSAPI) must be one of")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("kafka.ssl_ca_location (") && p.ends_with("does not exist")),
+        "{problems:?}"
+    );
+    assert!(!err.to_string().contains(PASSWORD), "{err}");
+}
+
+/// The same refusal stops `readmit run` before it opens a connection.
+#[test]
+fn run_with_an_unsupported_mechanism_fails_before_connecting() {
+    let broker = Listener::new();
+    let bootstrap = broker.bootstrap();
+    let out = readmit(
+        &crate_dir(),
+        &["run"],
+        &[
+            ("READMIT__KAFKA__BOOTSTRAP_SERVERS", &bootstrap),
+            ("READMIT__KAFKA__SECURITY_PROTOCOL", "sasl_plaintext"),
+            ("READMIT__KAFKA__SASL_MECHANISM", "SCRAM-SHA-1"),
+            ("READMIT__KAFKA__SASL_USERNAME", "readmit"),
+            ("READMIT__KAFKA__SASL_PASSWORD", PASSWORD),
+            ("READMIT__METRICS__LISTEN", ""),
+            ("READMIT__PSEUDONYM__KEY", KEY),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("kafka.sasl_mechanism (SCRAM-SHA-1) must be one of"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(PASSWORD) && !stderr.contains(KEY),
+        "{stderr}"
+    );
+    assert!(
+        !broker.was_contacted(),
+        "readmit run connected with bad settings"
+    );
+}
