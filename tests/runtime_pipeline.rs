@@ -506,3 +506,58 @@ async fn invalid_settings_are_rejected_before_connecting() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_rekeying_the_changelog_must_match_the_rekeyed_topic() {
+    let kafka = TestKafka::start(1);
+    let mut settings = kafka.settings("rekeycheck");
+    settings.topics.rekey = true;
+    settings.topics.rekeyed = common::unique("rekeycheck-rekeyed");
+    // Input 2 partitions, changelog 3: fine without re-keying, but the state follows the
+    // re-keyed topic, which is missing.
+    kafka.create_topic(&settings.topics.input, 2, false).await;
+    kafka
+        .create_topic(&settings.topics.changelog, 3, true)
+        .await;
+    for t in [
+        &settings.topics.risk_scores,
+        &settings.topics.dlq,
+        &settings.topics.outcomes,
+        &settings.topics.unrouted,
+    ] {
+        kafka.create_topic(t, 1, false).await;
+    }
+    let err = run(
+        settings.clone(),
+        EchoCounter::new(&settings),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!(
+            "topic {} (topics.rekeyed) does not exist",
+            settings.topics.rekeyed
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("topics.input) has"), "{err}");
+    // A re-keyed topic with another partition count than the changelog is refused by name.
+    kafka.create_topic(&settings.topics.rekeyed, 4, false).await;
+    let err = run(
+        settings.clone(),
+        EchoCounter::new(&settings),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!(
+            "topic {} (topics.changelog) has 3 partitions but topic {} (topics.rekeyed) has 4",
+            settings.topics.changelog, settings.topics.rekeyed
+        )),
+        "{err}"
+    );
+}
