@@ -49,10 +49,21 @@ level = "info,readmit=debug"
 fn good_config_prints_effective_settings_with_secrets_redacted() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "readmit.toml", GOOD);
+    // A client certificate whose key is encrypted: the key password is a secret too.
+    let cert = write(dir.path(), "client.pem", "-----BEGIN CERTIFICATE-----\n");
+    let key = write(
+        dir.path(),
+        "client.key",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
+    );
     let out = check_config(
         dir.path(),
         &["--config", &file],
-        &[("READMIT__KAFKA__SSL_KEY_PASSWORD", "env-secret-42")],
+        &[
+            ("READMIT__KAFKA__SSL_KEY_PASSWORD", "env-secret-42"),
+            ("READMIT__KAFKA__SSL_CERTIFICATE_LOCATION", &cert),
+            ("READMIT__KAFKA__SSL_KEY_LOCATION", &key),
+        ],
     );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -183,4 +194,170 @@ fn missing_file_fails() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn malformed_values_fail_naming_the_key_without_printing_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    // A wrong-typed value, a bad SASL mechanism, a missing CA file and a window out of range:
+    // each problem names its key; the password is never echoed.
+    assert_fails_naming(
+        dir.path(),
+        "[monitor]\nwindow = \"big\"\n",
+        &[],
+        &["window"],
+    );
+    let file = write(
+        dir.path(),
+        "bad.toml",
+        r#"
+[kafka]
+security_protocol = "sasl_ssl"
+sasl_mechanism = "SCRAM-SHA-1"
+sasl_username = "readmit"
+sasl_password = "n0t-printed-pw"
+ssl_ca_location = "/nonexistent/ca.pem"
+
+[monitor]
+window = 10
+"#,
+    );
+    let out = check_config(dir.path(), &["--config", &file], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "kafka.sasl_mechanism (SCRAM-SHA-1) must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+        "kafka.ssl_ca_location (/nonexistent/ca.pem) does not exist",
+        "monitor.window (10) must be between 100 and 1000000",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in:\n{stderr}");
+    }
+    assert!(!stderr.contains("n0t-printed-pw"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn tls_and_scram_settings_are_shown_with_the_password_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    let password_file = write(dir.path(), "sasl-password", "file-pw-7731\n");
+    let file = write(
+        dir.path(),
+        "readmit.toml",
+        &format!(
+            r#"
+[kafka]
+bootstrap_servers = "kafka-1:9093"
+security_protocol = "sasl_ssl"
+sasl_mechanism = "SCRAM-SHA-256"
+sasl_username = "readmit"
+ssl_ca_location = "{ca}"
+
+[monitor]
+window = 20000
+"#
+        ),
+    );
+    // Password from the environment.
+    let out = check_config(
+        dir.path(),
+        &["--config", &file],
+        &[("READMIT__KAFKA__SASL_PASSWORD", "env-pw-4410")],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!stdout.contains("env-pw-4410"), "{stdout}");
+    let parsed: toml::Table = toml::from_str(&stdout).unwrap();
+    let kafka = &parsed["kafka"];
+    assert_eq!(kafka["sasl_password"].as_str(), Some("[redacted]"));
+    assert_eq!(kafka["security_protocol"].as_str(), Some("sasl_ssl"));
+    assert_eq!(kafka["sasl_mechanism"].as_str(), Some("SCRAM-SHA-256"));
+    assert_eq!(kafka["sasl_username"].as_str(), Some("readmit"));
+    assert_eq!(kafka["ssl_ca_location"].as_str(), Some(ca.as_str()));
+    assert_eq!(parsed["monitor"]["window"].as_integer(), Some(20_000));
+
+    // Password from a file: the path is shown, the content never.
+    let out = check_config(
+        dir.path(),
+        &["--config", &file, "--format", "json"],
+        &[("READMIT__KAFKA__SASL_PASSWORD_FILE", &password_file)],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!stdout.contains("file-pw-7731"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["kafka"]["sasl_password_file"], password_file.as_str());
+    assert_eq!(json["kafka"]["sasl_password"], serde_json::Value::Null);
+
+    // SCRAM without any password fails naming the keys.
+    let out = check_config(dir.path(), &["--config", &file], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("kafka.sasl_password (or kafka.sasl_password_file) must be set"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_monitor_window_defaults_to_5000() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check_config(dir.path(), &[], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let parsed: toml::Table = toml::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(parsed["monitor"]["window"].as_integer(), Some(5_000));
+    assert_eq!(parsed["monitor"]["max_pending"].as_integer(), Some(200_000));
+}
+
+/// The `readmit.toml` embedded in `deploy/k8s/configmap.yaml` (the block scalar's lines).
+fn configmap_toml() -> String {
+    let yaml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s/configmap.yaml"),
+    )
+    .unwrap();
+    let mut lines = yaml
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("readmit.toml: |"));
+    lines.next().expect("readmit.toml block in the ConfigMap");
+    lines
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| l.get(4..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_shipped_kubernetes_config_passes_with_its_secrets_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "readmit.toml", &configmap_toml());
+    // As deployment.yaml provides them: the SASL password from a Secret, the key as a file.
+    let key = write(
+        dir.path(),
+        "pseudonym-key",
+        "0123456789abcdef0123456789abcdef\n",
+    );
+    let out = check_config(
+        dir.path(),
+        &["--config", &file],
+        &[
+            ("READMIT__KAFKA__SASL_PASSWORD", "cm-test-pw-991"),
+            ("READMIT__PSEUDONYM__KEY_FILE", &key),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!stdout.contains("cm-test-pw-991"));
+    let parsed: toml::Table = toml::from_str(&stdout).unwrap();
+    assert_eq!(
+        parsed["kafka"]["security_protocol"].as_str(),
+        Some("sasl_ssl")
+    );
+    assert_eq!(
+        parsed["kafka"]["sasl_password"].as_str(),
+        Some("[redacted]")
+    );
+    // Without the Secret the same file is refused, naming the key.
+    let out = check_config(dir.path(), &["--config", &file], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("kafka.sasl_password"));
 }

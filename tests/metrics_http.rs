@@ -87,6 +87,44 @@ async fn serves_metrics_health_and_readiness_until_cancelled() {
 
     assert_eq!(get(addr, "/nope").await.0, 404);
 
+    // A rebalance: revoked and not yet reassigned, then reassigned and restoring.
+    readiness.partition_revoked(4);
+    let (status, _, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("partitions revoked"), "{body}");
+    assert!(get(addr, "/metrics").await.2.contains("readmit_ready 0"));
+    readiness.partition_assigned(4);
+    let (status, _, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("partitions restoring: 4") && !body.contains("revoked"),
+        "{body}"
+    );
+    readiness.partition_restored(4);
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+
+    // Shutdown begins (the signal token is cancelled): 503 while the endpoint still serves.
+    let signal = CancellationToken::new();
+    readiness.stop_when_cancelled(signal.clone());
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    signal.cancel();
+    let mut status = 0;
+    for _ in 0..100 {
+        status = get(addr, "/readyz").await.0;
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, 503);
+    let (_, _, body) = get(addr, "/readyz").await;
+    assert!(body.contains("shutting down"), "{body}");
+    assert_eq!(
+        get(addr, "/healthz").await.0,
+        200,
+        "still alive while draining"
+    );
+
     token.cancel();
     handle.await.unwrap().unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
