@@ -59,6 +59,10 @@ pub mod dlq_headers {
     pub const SOURCE_PARTITION: &str = "readmit.dlq.source_partition";
     /// Offset of the input (decimal text).
     pub const SOURCE_OFFSET: &str = "readmit.dlq.source_offset";
+    /// Set when the dead letter could not carry the input's value (larger than
+    /// `producer.message_max_bytes`): the value's size in bytes (decimal text); the record
+    /// has no value, and the input stays readable at its source offset.
+    pub const PAYLOAD_OMITTED: &str = "readmit.dlq.payload_omitted_bytes";
 }
 
 /// One consumed message, owned (detached from the consumer). `Debug` shows sizes, never

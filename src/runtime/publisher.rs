@@ -248,7 +248,7 @@ impl Publisher {
             dead_lettered: false,
             retries: 0,
         };
-        let mut permanent: Option<(Arc<str>, KafkaError)> = None;
+        let mut permanent: Option<(Arc<str>, KafkaError, &OutboundRecord)> = None;
         for (record, attempt) in records.iter().zip(attempts) {
             match self.deliver(record, attempt, &mut settled.retries).await {
                 Ok(()) => settled.records_produced += 1,
@@ -262,7 +262,7 @@ impl Publisher {
                             "Output can never be produced; dead-lettering the input."
                         );
                         if permanent.is_none() {
-                            permanent = Some((record.topic.clone(), failure.error));
+                            permanent = Some((record.topic.clone(), failure.error, record));
                         }
                     }
                     FailureKind::Fatal | FailureKind::Transient => {
@@ -279,7 +279,7 @@ impl Publisher {
                 },
             }
         }
-        if let Some((failed_topic, error)) = permanent {
+        if let Some((failed_topic, error, failed)) = permanent {
             let dead =
                 OutboundRecord::dead_letter(self.dlq_topic.clone(), msg, "unproducible_output")
                     .with_header(
@@ -288,12 +288,41 @@ impl Publisher {
                     )
                     .with_header(dlq_headers::FAILED_TOPIC, failed_topic.as_bytes());
             let first = self.enqueue(&dead).await;
-            self.deliver(&dead, first, &mut settled.retries)
-                .await
-                .map_err(|f| SettleError::DeadLetterFailed {
-                    failed_topic: failed_topic.to_string(),
-                    error: f.error,
-                })?;
+            match self.deliver(&dead, first, &mut settled.retries).await {
+                Ok(()) => {}
+                // The input itself cannot be produced (larger than `producer.message_max_bytes`):
+                // dead-letter it without its value — the processor's own dead letter's headers
+                // (why it was poison) when that was what failed — and say so, rather than stop
+                // the partition on it at every restart.
+                Err(f) if f.kind == FailureKind::Permanent && dead.payload.is_some() => {
+                    let mut slim = if failed.topic == self.dlq_topic {
+                        failed.clone().with_header(
+                            dlq_headers::ERROR,
+                            format!("{:?}", error.rdkafka_error_code()),
+                        )
+                    } else {
+                        dead.clone()
+                    };
+                    slim.payload = None;
+                    let slim = slim.with_header(
+                        dlq_headers::PAYLOAD_OMITTED,
+                        msg.payload.as_ref().map_or(0, Vec::len).to_string(),
+                    );
+                    let first = self.enqueue(&slim).await;
+                    self.deliver(&slim, first, &mut settled.retries)
+                        .await
+                        .map_err(|f| SettleError::DeadLetterFailed {
+                            failed_topic: failed_topic.to_string(),
+                            error: f.error,
+                        })?;
+                }
+                Err(f) => {
+                    return Err(SettleError::DeadLetterFailed {
+                        failed_topic: failed_topic.to_string(),
+                        error: f.error,
+                    })
+                }
+            }
             settled.dead_lettered = true;
         }
         Ok(settled)
