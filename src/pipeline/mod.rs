@@ -15,6 +15,11 @@
 //! | `dead_lettered` | unparsable, not ADT, missing a required field, impossible dates |
 //! | `rekeyed` | re-keying stage: re-produced to the re-keyed topic under the patient key |
 //!
+//! Internal merge records ([`merge`]: an A40 whose retired patient lives on another partition)
+//! are inputs too and complete as `history_only` (history handed over or absorbed), `ignored`
+//! (a request to a partition that does not hold the patient) or `duplicate` (a hand-over
+//! absorbed before).
+//!
 //! Re-keying (`topics.rekey`): when the input is not keyed by patient, the pipeline is also
 //! the re-keying stage. A record of any topic other than [`PipelineOptions::rekey_to`] is
 //! only parsed far enough to find its patient and re-produced, bytes and headers unchanged
