@@ -591,6 +591,26 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_counts_every_dead_letter() {
+        let stats = Stats::new(None);
+        let done = |outcome: &'static str, dead_lettered: bool| RuntimeEvent::MessageCompleted {
+            partition: 0,
+            timestamp_ms: None,
+            outcome,
+            records_produced: 1,
+            dead_lettered,
+            publish: None,
+        };
+        stats.record(done(DEAD_LETTERED_OUTCOME, false)); // the processor's dead letter
+        stats.record(done("alerted", true)); // an output could never be produced
+        stats.record(done("alerted", false));
+        let s = stats.snapshot();
+        assert_eq!((s.dead_lettered, s.runtime_dead_lettered), (2, 1));
+        assert_eq!(s.messages_completed, 3);
+        assert_eq!(s.outcomes.get("alerted"), Some(&2));
+    }
+
+    #[test]
     fn debug_never_shows_bytes() {
         let msg = InboundMessage {
             topic: "t".into(),
