@@ -450,7 +450,7 @@ impl Tally {
             self.index_scored.1,
             self.state_mismatches,
         );
-        for p in self.problems.iter().take(20) {
+        for p in self.problems.iter().take(200) {
             eprintln!("  problem: {p}");
         }
     }
@@ -539,9 +539,12 @@ pub async fn check(
         for (k, &a) in &actual {
             if !expected.contains_key(k) {
                 tally.wrong += a;
-                tally
-                    .problems
-                    .push(format!("{}: unexpected {}", short(t), describe(s, t, k)));
+                tally.problems.push(format!(
+                    "{}: unexpected {}{}",
+                    short(t),
+                    describe(s, t, k),
+                    closest_difference(expected, k)
+                ));
             }
         }
         if *t == s.topics.risk_scores {
@@ -553,9 +556,21 @@ pub async fn check(
                 if score.kind == readmit::alerts::AlertKind::Discharge {
                     if let Some(f) = reference.features.get(&score.alert_id) {
                         if f != &score.features {
+                            let differ: Vec<String> = f
+                                .iter()
+                                .zip(&score.features)
+                                .enumerate()
+                                .filter(|(_, (a, b))| a != b)
+                                .map(|(i, (a, b))| {
+                                    format!("{} {a} → {b}", readmit::features::FEATURES[i].name)
+                                })
+                                .collect();
                             tally.problems.push(format!(
-                                "alert {}: history-derived features differ from the undisturbed run",
-                                score.alert_id
+                                "alert {} (source {}/{}): features differ from the undisturbed run: {}",
+                                score.alert_id,
+                                score.source.partition,
+                                score.source.offset,
+                                differ.join(", ")
                             ));
                         }
                     }
@@ -597,6 +612,41 @@ pub async fn check(
         .filter(|k| !reference.changelog.contains_key(*k))
         .count();
     tally
+}
+
+/// For an unexpected JSON record: which top-level fields (or headers) differ from the
+/// expected record with the same key (alert ID), if there is one.
+fn closest_difference(expected: &BTreeMap<OutKey, usize>, k: &OutKey) -> String {
+    let Ok(serde_json::Value::Object(got)) = serde_json::from_slice::<serde_json::Value>(&k.1)
+    else {
+        return String::new();
+    };
+    let mut best: Option<Vec<String>> = None;
+    for e in expected.keys().filter(|e| e.0 == k.0) {
+        let Ok(serde_json::Value::Object(want)) = serde_json::from_slice::<serde_json::Value>(&e.1)
+        else {
+            continue;
+        };
+        let mut diff: Vec<String> = want
+            .iter()
+            .filter(|(f, v)| got.get(*f) != Some(*v))
+            .map(|(f, v)| {
+                let cut = |v: String| v.chars().take(60).collect::<String>();
+                let g = got.get(f).cloned().unwrap_or_default().to_string();
+                format!("{f}: want {} got {}", cut(v.to_string()), cut(g))
+            })
+            .collect();
+        if e.2 != k.2 {
+            diff.push("headers".into());
+        }
+        if best.as_ref().is_none_or(|b| diff.len() < b.len()) {
+            best = Some(diff);
+        }
+    }
+    match best {
+        Some(d) => format!(" — vs expected same key: {}", d.join("; ")),
+        None => " — no expected record with this key".into(),
+    }
 }
 
 fn short(topic: &str) -> &str {

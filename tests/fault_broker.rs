@@ -1,0 +1,174 @@
+//! Broker faults under a simulated stream, on the mock cluster (a real broker in
+//! `KAFKA_BOOTSTRAP_SERVERS` cannot be stopped or made to fail requests from a test, so these
+//! skip there with a printed reason):
+//!
+//! * **outage**: every broker down for 8 s mid-stream — longer than the consumer's request
+//!   timeout (5 s) and its session timeout (6 s), so the group coordinator evicts the member
+//!   and the partitions are re-assigned and restored when the brokers come back;
+//! * **request errors and round-trip delays**: retriable errors injected into produce, fetch,
+//!   offset-commit, heartbeat and metadata requests, plus disconnects, and 300 ms of
+//!   round-trip delay on every broker for part of the stream.
+//!
+//! Both check, against the undisturbed reference: counts in == counts out, nothing lost or
+//! wrong, duplicates only byte-identical, every index discharge scored, restored state equal,
+//! committed offsets at the input's end.
+
+mod common;
+#[path = "common/e2e.rs"]
+mod e2e;
+#[path = "common/fault.rs"]
+mod fault;
+
+use std::time::Duration;
+
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+use common::{TestKafka, BOOTSTRAP_ENV};
+
+const PATIENTS: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_broker_down_longer_than_the_request_and_session_timeouts() {
+    let kafka = TestKafka::start(1);
+    let Some(mock) = kafka.mock() else {
+        eprintln!("skipped: stops the mock brokers; a real broker ({BOOTSTRAP_ENV}) cannot be stopped from a test");
+        return;
+    };
+    let s = e2e::settings(&kafka, "outage");
+    e2e::create_topics(&kafka, &s, 3).await;
+    let items = fault::simulated(PATIENTS, 11, 0.05);
+    let total = items.len() as i64;
+    let running = e2e::start(&s);
+    let feeder = fault::feed(
+        &kafka,
+        &s.topics.input,
+        items,
+        80,
+        Duration::from_millis(100),
+    );
+    let at = fault::wait_progress(&kafka, &s, 3, total / 4, Duration::from_secs(60)).await;
+    assert!(at >= total / 4, "progress before the outage: {at}");
+    mock.broker_down(-1).unwrap();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    mock.broker_up(-1).unwrap();
+    let inputs = tokio::time::timeout(Duration::from_secs(90), feeder)
+        .await
+        .expect("input produced after the outage")
+        .unwrap();
+    let reference = fault::reference(&s, &inputs);
+    let ends = fault::ends(&inputs);
+    fault::wait_committed(&kafka, &s, &ends, Duration::from_secs(90)).await;
+    let summary = running.stop().await;
+    eprintln!("outage at {at}/{total}: {summary:?}");
+    assert!(
+        summary.messages_completed >= inputs.len() as u64,
+        "every input completed at least once: {summary:?}"
+    );
+    let tally = fault::check(
+        &kafka,
+        &s,
+        &reference,
+        &inputs,
+        "broker outage (all brokers down 8 s)",
+        1,
+    )
+    .await;
+    tally.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_errors_and_round_trip_delays_lose_nothing() {
+    let kafka = TestKafka::start(1);
+    let Some(mock) = kafka.mock() else {
+        eprintln!("skipped: injects request errors into the mock cluster; a real broker ({BOOTSTRAP_ENV}) cannot be told to fail requests");
+        return;
+    };
+    let s = e2e::settings(&kafka, "reqerr");
+    e2e::create_topics(&kafka, &s, 3).await;
+    let items = fault::simulated(PATIENTS, 12, 0.05);
+    let total = items.len() as i64;
+    let running = e2e::start(&s);
+    let feeder = fault::feed(
+        &kafka,
+        &s.topics.input,
+        items,
+        80,
+        Duration::from_millis(100),
+    );
+    fault::wait_progress(&kafka, &s, 3, total / 5, Duration::from_secs(60)).await;
+
+    use RDKafkaRespErr as E;
+    let repeat = |e: &[RDKafkaRespErr], n: usize| -> Vec<RDKafkaRespErr> {
+        e.iter().copied().cycle().take(e.len() * n).collect()
+    };
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &repeat(
+            &[
+                E::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                E::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                E::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                E::RD_KAFKA_RESP_ERR__TRANSPORT,
+            ],
+            5,
+        ),
+    );
+    mock.request_errors(
+        RDKafkaApiKey::Fetch,
+        &repeat(
+            &[
+                E::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                E::RD_KAFKA_RESP_ERR__TRANSPORT,
+            ],
+            5,
+        ),
+    );
+    mock.request_errors(
+        RDKafkaApiKey::OffsetCommit,
+        &repeat(
+            &[
+                E::RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                E::RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+                E::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            ],
+            3,
+        ),
+    );
+    mock.request_errors(
+        RDKafkaApiKey::Heartbeat,
+        &repeat(&[E::RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE], 3),
+    );
+    mock.request_errors(
+        RDKafkaApiKey::Metadata,
+        &repeat(&[E::RD_KAFKA_RESP_ERR__TRANSPORT], 2),
+    );
+    let at = fault::wait_progress(&kafka, &s, 3, total / 2, Duration::from_secs(60)).await;
+    mock.broker_round_trip_time(-1, Duration::from_millis(300))
+        .unwrap();
+    fault::wait_progress(&kafka, &s, 3, total * 3 / 4, Duration::from_secs(60)).await;
+    mock.broker_round_trip_time(-1, Duration::ZERO).unwrap();
+
+    let inputs = tokio::time::timeout(Duration::from_secs(90), feeder)
+        .await
+        .expect("input produced")
+        .unwrap();
+    let reference = fault::reference(&s, &inputs);
+    let ends = fault::ends(&inputs);
+    fault::wait_committed(&kafka, &s, &ends, Duration::from_secs(90)).await;
+    let summary = running.stop().await;
+    eprintln!(
+        "errors injected from {}/{total}, delays from {at}: {summary:?}",
+        total / 5
+    );
+    assert!(summary.messages_completed >= inputs.len() as u64);
+    let tally = fault::check(
+        &kafka,
+        &s,
+        &reference,
+        &inputs,
+        "request errors + 300 ms round trips",
+        1,
+    )
+    .await;
+    tally.assert_clean();
+}
