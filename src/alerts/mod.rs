@@ -22,6 +22,10 @@ pub use routing::{AlertFormat, Collaborative, Routing, Rule};
 /// Version of the alert JSON schema; bumped on any incompatible change.
 pub const ALERT_SCHEMA_VERSION: u32 = 1;
 
+/// Initial capacity of an encoded alert: a high-tier alert with three reasons and five
+/// interventions is about 1.2 KiB.
+const TYPICAL_ALERT_BYTES: usize = 1536;
+
 /// Risk tier of a scored discharge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -292,8 +296,17 @@ pub struct Alert {
 impl Alert {
     /// The alert as one line of JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        // A struct of strings, numbers and vectors always serialises.
-        serde_json::to_vec(self).unwrap_or_default()
+        // Sized once for a typical alert (about 1 KiB with a high-tier plan), so serialising
+        // does not regrow the buffer from 128 bytes through several copies.
+        let mut out = Vec::with_capacity(TYPICAL_ALERT_BYTES);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the alert as one line of JSON to `out` (a caller may reuse one buffer).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // A struct of strings, numbers and vectors always serialises into a Vec.
+        let _ = serde_json::to_writer(out, self);
     }
 }
 

@@ -400,9 +400,22 @@ fn check(field: &'static str, v: u32) -> Result<(), FeatureError> {
     }
 }
 
+/// `ln(1 + x)` of every count [`extract`] accepts (0..=[`MAX_COUNT`]), computed once with the
+/// same `f64::ln_1p`, so a lookup gives the very bits the call would.
+static LN1P: std::sync::LazyLock<[f64; MAX_COUNT as usize + 1]> = std::sync::LazyLock::new(|| {
+    let mut t = [0.0; MAX_COUNT as usize + 1];
+    for (x, v) in (0u32..).zip(t.iter_mut()) {
+        *v = f64::from(x).ln_1p();
+    }
+    t
+});
+
 #[inline]
 fn ln1p(x: u32) -> f64 {
-    f64::from(x).ln_1p()
+    // `extract` checks every count against MAX_COUNT first; the fallback keeps this total.
+    LN1P.get(x as usize)
+        .copied()
+        .unwrap_or_else(|| f64::from(x).ln_1p())
 }
 
 /// Builds the feature vector of a discharge. Never allocates.

@@ -1,7 +1,8 @@
 //! Serving: the [`Scorer`] trait the pipeline holds (`Arc<dyn Scorer>`), and
 //! [`LinearScorer`], a plain evaluation of the artifact's coefficients: one dot product, Platt
 //! scaling, tier thresholds, and the top 3 reasons from per-feature contributions
-//! `coefficient · (value − training mean)` summed per [`FeatureGroup`]. No allocation.
+//! `coefficient · (value − training mean)` summed per [`FeatureGroup`]. No allocation, no
+//! sort: a fixed top-3 insertion over the 15 groups.
 
 use std::fmt;
 
@@ -197,6 +198,8 @@ impl Score {
 }
 
 const N_GROUPS: usize = 15;
+// Feature indices and group boundaries are stored as bytes.
+const _: () = assert!(N_FEATURES <= u8::MAX as usize);
 
 fn group_index(g: FeatureGroup) -> usize {
     g as usize
@@ -220,7 +223,10 @@ pub struct LinearScorer {
     model_id: String,
     coefficients: [f64; N_FEATURES],
     means: [f64; N_FEATURES],
-    groups: [u8; N_FEATURES],
+    /// Feature indices sorted by group, then by feature order.
+    by_group: [u8; N_FEATURES],
+    /// End of each group's run in `by_group`.
+    group_ends: [u8; N_GROUPS],
     shown: [Shown; N_GROUPS],
 }
 
@@ -238,9 +244,17 @@ impl LinearScorer {
         let mut means = [0.0; N_FEATURES];
         coefficients.copy_from_slice(&artifact.linear.coefficients);
         means.copy_from_slice(&artifact.linear.means);
-        let mut groups = [0u8; N_FEATURES];
-        for (g, def) in groups.iter_mut().zip(FEATURES.iter()) {
-            *g = group_index(def.group) as u8;
+        let mut by_group = [0u8; N_FEATURES];
+        let mut group_ends = [0u8; N_GROUPS];
+        let mut n = 0usize;
+        for (g, end) in group_ends.iter_mut().enumerate() {
+            for (i, def) in FEATURES.iter().enumerate() {
+                if group_index(def.group) == g {
+                    by_group[n] = i as u8;
+                    n += 1;
+                }
+            }
+            *end = n as u8;
         }
         let one_hot = |first: &str, len| -> Result<Shown, ModelError> {
             Ok(Shown::OneHot {
@@ -274,7 +288,8 @@ impl LinearScorer {
             model_id,
             coefficients,
             means,
-            groups,
+            by_group,
+            group_ends,
             shown,
         })
     }
@@ -319,18 +334,39 @@ impl LinearScorer {
 impl Scorer for LinearScorer {
     fn score(&self, features: &FeatureVector) -> Result<Score, ModelError> {
         let x = features.values();
-        let mut contrib = [0.0f64; N_FEATURES];
-        let mut per_group = [0.0f64; N_GROUPS];
-        for i in 0..N_FEATURES {
-            let v = x[i];
-            if !v.is_finite() {
+        let lp = self.linear_predictor(x);
+        // Any non-finite input makes the predictor non-finite (NaN or ±inf propagate through
+        // the products and the sum), so finite predictors need no per-feature check; the scan
+        // names the first offending feature.
+        if !lp.is_finite() {
+            if let Some(i) = x.iter().position(|v| !v.is_finite()) {
                 return Err(ModelError::NonFinite(FEATURES[i].name));
             }
-            let c = self.coefficients[i] * (v - self.means[i]);
-            contrib[i] = c;
-            per_group[self.groups[i] as usize] += c;
         }
-        let probability = self.probability(x);
+        let c = self.artifact.calibration;
+        let probability = sigmoid(c.a * lp + c.b);
+        // Independent products (vectorised), then one in-register sum per group over the
+        // group's features in feature order: the same additions as accumulating in feature
+        // order, without a dependency chain through memory.
+        let mut contrib = [0.0f64; N_FEATURES];
+        for ((out, v), (coef, mean)) in contrib
+            .iter_mut()
+            .zip(x)
+            .zip(self.coefficients.iter().zip(&self.means))
+        {
+            *out = coef * (v - mean);
+        }
+        let mut per_group = [0.0f64; N_GROUPS];
+        let mut start = 0usize;
+        for (sum, &end) in per_group.iter_mut().zip(&self.group_ends) {
+            let end = usize::from(end);
+            let mut acc = 0.0f64;
+            for &i in self.by_group.get(start..end).unwrap_or_default() {
+                acc += contrib[usize::from(i)];
+            }
+            *sum = acc;
+            start = end;
+        }
         let mut reasons: [Option<Reason>; 3] = [None; 3];
         for (g, &c) in per_group.iter().enumerate() {
             if c <= 0.0 {
