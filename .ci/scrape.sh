@@ -2,7 +2,7 @@
 # Real-scrape check (issue 7): start `readmit demo` (in-process mock Kafka, simulator, /metrics on
 # a free localhost port), start a real Prometheus scraping it every second, and assert through
 # Prometheus's HTTP API (/api/v1/query) that the main series are present and increasing between
-# two queries. Cleans up both processes on exit; the whole step is bounded by SCRAPE_DEADLINE.
+# two queries (and readmit_ready == 1 once the processor owns its partitions). Cleans up both processes on exit; the whole step is bounded by SCRAPE_DEADLINE.
 #
 # Binary: $READMIT_BIN, else "$CARGO_TARGET_DIR/debug/readmit", else target/debug/readmit.
 # Needs: prometheus (Debian package), curl, python3.
@@ -102,10 +102,11 @@ print("absent" if not res else repr(sum(float(s["value"][1]) for s in res)))
 }
 
 # The series checked; each must be present and, except model info, increase between samples.
-NAMES=(up model_info consumed outcomes alerts latency_count)
+NAMES=(up model_info ready consumed outcomes alerts latency_count)
 declare -A EXPR=(
   [up]='up{job="readmit-demo"}'
   [model_info]='readmit_model_info{job="readmit-demo"} == 1'
+  [ready]='readmit_ready{job="readmit-demo"} == 1'
   [consumed]='sum(readmit_messages_consumed_total{job="readmit-demo"})'
   [outcomes]='sum(readmit_messages_outcome_total{job="readmit-demo"})'
   [alerts]='sum(readmit_alerts_published_total{job="readmit-demo"})'
@@ -142,7 +143,7 @@ while :; do
   sample SECOND
   ok=1
   for n in consumed outcomes alerts latency_count; do greater "${FIRST[$n]}" "${SECOND[$n]}" || ok=0; done
-  for n in up model_info; do positive "${SECOND[$n]}" || ok=0; done
+  for n in up model_info ready; do positive "${SECOND[$n]}" || ok=0; done
   [ "$ok" = 1 ] && break
   [ "$(left)" -gt 5 ] || break
   sleep 1
@@ -152,7 +153,7 @@ printf '%-14s %-12s %-12s %s\n' check first second "query (via $API/api/v1/query
 status=0
 for n in "${NAMES[@]}"; do
   case $n in
-    up|model_info) positive "${SECOND[$n]}" && verdict="present" || { verdict="MISSING"; status=1; } ;;
+    up|model_info|ready) positive "${SECOND[$n]}" && verdict="present" || { verdict="MISSING"; status=1; } ;;
     *) greater "${FIRST[$n]}" "${SECOND[$n]}" && verdict="increasing" || { verdict="NOT INCREASING"; status=1; } ;;
   esac
   printf '%-14s %-12s %-12s %s  -> %s\n' "$n" "${FIRST[$n]}" "${SECOND[$n]}" "${EXPR[$n]}" "$verdict"
