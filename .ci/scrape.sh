@@ -2,7 +2,8 @@
 # Real-scrape check (issue 7): start `readmit demo` (in-process mock Kafka, simulator, /metrics on
 # a free localhost port), start a real Prometheus scraping it every second, and assert through
 # Prometheus's HTTP API (/api/v1/query) that the main series are present and increasing between
-# two queries (and readmit_ready == 1 once the processor owns its partitions). Cleans up both processes on exit; the whole step is bounded by SCRAPE_DEADLINE.
+# two queries (and readmit_ready == 1 once the processor owns its partitions). Cleans up both
+# processes on exit; the whole step is bounded by SCRAPE_DEADLINE.
 #
 # Binary: $READMIT_BIN, else "$CARGO_TARGET_DIR/debug/readmit", else target/debug/readmit.
 # Needs: prometheus (Debian package), curl, python3.
