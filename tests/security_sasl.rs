@@ -5,8 +5,9 @@
 //!
 //! Needs the tansu binary: set `TANSU_BIN` (CI does). Skipped with a printed reason otherwise.
 //! rdkafka's MockCluster cannot be used here: it has no SASL handlers and no TLS listener.
-//! TLS is not exercised against a broker (no certificate authority on this machine); the
-//! TLS settings are covered by tests/security_config.rs.
+//! TLS is not exercised against a broker: tansu 0.6.0 refuses `--cert` together with `--key`,
+//! and with `--cert` alone it still serves plaintext. The TLS settings are covered by
+//! tests/security_config.rs (validation, every client's properties, librdkafka loading a CA).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
