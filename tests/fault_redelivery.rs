@@ -14,7 +14,6 @@
 //! different probability. The broker-outage and crash tests hit the same thing.
 
 #[path = "common/e2e.rs"]
-#[allow(dead_code)]
 mod e2e;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,8 +26,6 @@ use readmit::runtime::{InboundMessage, Processor};
 use readmit::service;
 use readmit::simulate::{load_rows, SimConfig, Simulator};
 
-#[path = "common/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod common;
 
 type Out = (String, Vec<u8>, Vec<u8>);
