@@ -7,7 +7,7 @@
 //!   the group (no revocation, no rebalance error before shutdown), the producer queue and
 //!   the unfinished messages per partition stay within their limits (librdkafka statistics:
 //!   producer `msg_cnt`; consumer `app_offset − stored_offset` per input partition);
-//! * **full producer queue**: `producer.queue_buffering_max_messages = 4` (with 150 ms round
+//! * **full producer queue**: `producer.queue_buffering_max_messages = 4` (with 50 ms round
 //!   trips on the mock), so handing records to the producer keeps hitting QueueFull.
 //!
 //! Both check counts and invariants against the undisturbed reference.
@@ -252,11 +252,11 @@ async fn a_full_producer_queue_holds_input_back_and_loses_nothing() {
     e2e::create_topics(&kafka, &s, 3).await;
     match kafka.mock() {
         Some(mock) => mock
-            .broker_round_trip_time(-1, Duration::from_millis(150))
+            .broker_round_trip_time(-1, Duration::from_millis(50))
             .unwrap(),
         None => eprintln!("real broker ({BOOTSTRAP_ENV}): no round-trip delay injected, only the 4-message producer queue"),
     }
-    let items = fault::simulated(100, 41, 0.05);
+    let items = fault::simulated(60, 41, 0.05);
     let running = start(&s);
     let feeder = fault::feed(
         &kafka,
