@@ -74,8 +74,12 @@ impl Observability {
                 .map_err(|e| ServiceError::Metrics(e.to_string()))?,
         );
         let monitor = Arc::new(
-            ModelMonitor::new(&registry, MonitorSettings::from(&settings.monitor), None)
-                .map_err(|e| ServiceError::Metrics(e.to_string()))?,
+            ModelMonitor::new(
+                &registry,
+                MonitorSettings::from(&settings.monitor),
+                crate::model::artifact::training_score_histogram(settings.model.path.as_deref()),
+            )
+            .map_err(|e| ServiceError::Metrics(e.to_string()))?,
         );
         // A revoke with no assignment after it stops counting after a session timeout.
         let readiness = Arc::new(Readiness::new().with_rebalance_grace(

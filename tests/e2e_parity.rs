@@ -89,10 +89,9 @@ async fn stream_scores_equal_offline_scores_for_every_index_discharge() {
         offline.insert(
             id,
             Offline {
-                // Death/hospice (features) and, per DOMAIN.md §2, transfers to another
-                // acute hospital (02/82) and "still a patient" (30) are not index discharges.
-                eligible: discharge.is_index_eligible()
-                    && !matches!(discharge.disposition.to_hl7(), "02" | "82" | "30"),
+                // One rule everywhere: death/hospice, transfers to another acute hospital
+                // (02/82) and "still a patient" (30) are not index discharges.
+                eligible: discharge.is_index_eligible(),
                 label: row.label().unwrap(),
                 features: fv.values().to_vec(),
                 probability: score.probability,
@@ -105,14 +104,31 @@ async fn stream_scores_equal_offline_scores_for_every_index_discharge() {
         .map(|(id, _)| id.to_string())
         .collect();
     let ineligible = offline.len() - eligible.len();
+    // The simulator's manifest, training and the stream share one eligibility rule.
+    let mut manifest_disagreements = 0usize;
     for e in sim.index_encounters() {
-        // The simulator's manifest only drops death/hospice (it keeps transfers).
-        assert!(
-            e.index_eligible || !offline[&e.encounter_id].eligible,
-            "simulator excludes more than the pipeline: {}",
-            e.encounter_id
-        );
+        if e.index_eligible != offline[&e.encounter_id].eligible {
+            manifest_disagreements += 1;
+            eprintln!(
+                "manifest: encounter {} eligible {} offline {}",
+                e.encounter_id, e.index_eligible, offline[&e.encounter_id].eligible
+            );
+        }
     }
+    assert_eq!(manifest_disagreements, 0, "manifest vs offline eligibility");
+    let transfers: Vec<&Offline> = offline
+        .iter()
+        .filter(|(id, _)| by_id[*id].discharge_disposition_id == 2)
+        .map(|(_, o)| o)
+        .collect();
+    assert!(
+        !transfers.is_empty(),
+        "no transfer to another hospital simulated"
+    );
+    assert!(
+        transfers.iter().all(|o| !o.eligible),
+        "a transfer to another hospital counts as an index discharge"
+    );
 
     // Stream path.
     let kafka = TestKafka::start(1);

@@ -10,9 +10,11 @@ use readmit::features::{
     extract, feature_index, Diagnosis, Discharge, FeatureVector, History, FEATURE_NAMES,
     FEATURE_SCHEMA_VERSION, N_FEATURES,
 };
-use readmit::model::artifact::{ArtifactMetrics, LinearModel, Platt, Thresholds, TrainParams};
+use readmit::model::artifact::{
+    ArtifactMetrics, Exclusions, LinearModel, Platt, Thresholds, TrainParams,
+};
 use readmit::model::evaluate::Report;
-use readmit::model::train::{train, TrainOptions};
+use readmit::model::train::{train, ForestParams, TrainOptions};
 use readmit::model::{dataset, Artifact, LinearScorer, ModelError, RiskTier, Scorer};
 
 const COMMITTED: &str = concat!(
@@ -41,19 +43,23 @@ fn hand_artifact() -> Artifact {
             low_below: 0.11,
             high_at_or_above: 0.25,
         },
+        training_distributions: None,
         params: TrainParams {
             learner: "hand".into(),
             alpha: 0.0,
             max_iterations: 0,
+            gradient_tolerance_per_row: 0.0,
             cv_folds: 0,
             row_limit: None,
             calibration: "none".into(),
             candidates: vec![],
+            convergence: vec![],
         },
         metrics: ArtifactMetrics {
             cv_auroc: 0.5,
             n_train: 0,
             train_prevalence: 0.11,
+            excluded: Exclusions::default(),
             test: Report {
                 n: 0,
                 prevalence: 0.0,
@@ -291,7 +297,14 @@ fn training_twice_gives_identical_artifacts() {
     let opts = TrainOptions {
         alphas: vec![10.0],
         folds: 3,
-        forest_trees: 0,
+        // A tiny forest, so the forest candidate's determinism is checked too.
+        forests: vec![ForestParams {
+            trees: 3,
+            max_depth: 4,
+            min_weight_leaf: 5.0,
+            bootstrap_proportion: 0.7,
+            feature_proportion: 0.5,
+        }],
         max_iterations: 60,
         row_limit: Some(3_000),
         ..TrainOptions::default()
@@ -308,4 +321,5 @@ fn training_twice_gives_identical_artifacts() {
         .unwrap();
     assert_eq!(a, b);
     assert!(a.contains("\"row_limit\": 3000"));
+    assert!(a.contains("balanced_random_forest(trees=3, max_depth=4"));
 }

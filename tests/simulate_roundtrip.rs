@@ -4,19 +4,15 @@
 //!
 //! Skips (with a printed reason) when `data/diabetes130/diabetic_data.csv.gz` is missing.
 //!
-//! `features::adt` (ADT event → `Discharge`) was still a stub when this test was written, so
-//! the conversion below follows the processor's field positions (`DOMAIN.md` §1.3) directly.
+//! The event → `Discharge` conversion is the stream's own, `features::adt::discharge_from_event`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use readmit::adt::{AdtEvent, Trigger};
-use readmit::features::codes::{
-    AdmissionType, AdmitSource, AgeDecade, CodingSystem, Disposition, Race, Sex,
-};
+use readmit::features::codes::{AdmitSource, CodingSystem, Disposition};
 use readmit::features::dataset::DatasetRow;
-use readmit::features::icd::DxCode;
-use readmit::features::{Diagnosis, Discharge};
+use readmit::features::{self, Discharge};
 use readmit::hl7::{Message, Timestamp};
 use readmit::simulate::{load_rows, RecordKind, Role, SimConfig, Simulator, SplitChoice};
 use readmit::state::{hash_parts, Change, EncounterClass, PatientHistory};
@@ -38,47 +34,9 @@ fn minutes(t: &Timestamp) -> u32 {
     u32::try_from(t.local_epoch_seconds() / 60).unwrap()
 }
 
-/// ADT discharge event → `Discharge`, by the documented field positions.
+/// ADT discharge event → `Discharge`: the stream's own conversion.
 fn discharge_from_event(ev: &AdtEvent) -> Discharge {
-    let pid = ev.patient.as_ref().unwrap();
-    let pv1 = ev.visit.as_ref().unwrap();
-    let admit = ts(&pv1.admit_datetime).unwrap();
-    let discharge = ts(&pv1.discharge_datetime).unwrap();
-    let birth = ts(&pid.birth_date).unwrap();
-    let mut age = i64::from(discharge.year()) - i64::from(birth.year());
-    if (discharge.month(), discharge.day()) < (birth.month(), birth.day()) {
-        age -= 1;
-    }
-    let admission_type = AdmissionType::from_hl7(pv1.admission_type.as_deref().unwrap_or(""));
-    let mut diagnoses: Vec<Diagnosis> = ev
-        .diagnoses
-        .iter()
-        .filter_map(|d| {
-            let system = CodingSystem::from_hl7(d.coding_system.as_deref().unwrap_or(""));
-            let code = DxCode::new(d.code.as_deref()?, system)?;
-            Some(Diagnosis {
-                priority: u16::try_from(d.priority?).ok()?,
-                code,
-            })
-        })
-        .collect();
-    diagnoses.sort_by_key(|d| d.priority);
-    Discharge {
-        age: AgeDecade::from_years(u32::try_from(age).unwrap()),
-        sex: Sex::from_hl7(pid.sex.as_deref().unwrap_or("")),
-        race: Race::from_hl7(pid.race.as_deref().unwrap_or("")),
-        admission_type,
-        admit_source: AdmitSource::from_hl7(
-            pv1.admit_source.as_deref().unwrap_or(""),
-            admission_type,
-        ),
-        disposition: Disposition::from_hl7(pv1.discharge_disposition.as_deref().unwrap_or("")),
-        length_of_stay_days: u32::try_from(discharge.days_since_epoch() - admit.days_since_epoch())
-            .unwrap(),
-        diagnosis_count: u32::try_from(ev.diagnoses.len()).unwrap(),
-        diagnoses,
-        procedure_count: u32::try_from(ev.procedures.count).unwrap(),
-    }
+    features::adt::discharge_from_event(ev).unwrap()
 }
 
 /// The dataset discharge with the HL7 collapses applied (`features::codes`: admit source
@@ -181,6 +139,12 @@ fn simulated_index_discharges_and_histories_match_the_dataset() {
     let sim = Simulator::new(config, &rows).unwrap();
     let by_encounter: HashMap<u64, &DatasetRow> =
         rows.iter().map(|r| (r.encounter_id, r)).collect();
+    let manifest_eligible: HashMap<u64, bool> = sim
+        .index_encounters()
+        .into_iter()
+        .map(|e| (e.encounter_id, e.index_eligible))
+        .collect();
+    let mut ineligible = 0usize;
 
     // Per MRN histories, message dedupe and A40 merges, as the processor keeps them.
     let mut histories: HashMap<String, PatientHistory> = HashMap::new();
@@ -290,6 +254,14 @@ fn simulated_index_discharges_and_histories_match_the_dataset() {
             }
             if record.kind == RecordKind::IndexDischarge {
                 assert!(index_seen.insert(row.encounter_id), "two index A03");
+                // The manifest and the stream apply the same eligibility rule.
+                assert_eq!(
+                    manifest_eligible[&row.encounter_id],
+                    got.is_index_eligible(),
+                    "eligibility of encounter {}",
+                    row.encounter_id
+                );
+                ineligible += usize::from(!got.is_index_eligible());
                 checked += 1;
                 collapsed += usize::from(was_collapsed);
             }
@@ -299,9 +271,10 @@ fn simulated_index_discharges_and_histories_match_the_dataset() {
     assert_eq!(history_checked, checked);
     assert!(checked >= 2_000, "only {checked} rows checked");
     assert!(merges > 0);
+    assert!(ineligible > 0, "no ineligible index discharge simulated");
     println!(
-        "checked {checked} index discharges ({collapsed} with documented code collapses), \
-         {history_checked} prior-use histories, {merges} A40 merges"
+        "checked {checked} index discharges ({collapsed} with documented code collapses, \
+         {ineligible} not index-eligible), {history_checked} prior-use histories, {merges} A40 merges"
     );
 }
 

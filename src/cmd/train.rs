@@ -30,24 +30,46 @@ pub struct Args {
     /// Skip the sha256 check of the data (required for any file other than the vendored one).
     #[arg(long)]
     pub skip_checksum: bool,
-    /// Trees in the random-forest candidate (0 = logistic regression only).
-    #[arg(long, default_value_t = 30)]
+    /// Trees per random-forest candidate (0 = logistic regression only).
+    #[arg(long, default_value_t = 20)]
     pub forest_trees: usize,
+    /// L2 penalties tried for logistic regression (comma-separated; default: the committed
+    /// model's grid).
+    #[arg(long, value_delimiter = ',')]
+    pub alphas: Option<Vec<f64>>,
+    /// Maximum L-BFGS iterations per logistic fit.
+    #[arg(long)]
+    pub max_iterations: Option<u64>,
     /// Write the feature matrix + label + patient_nbr + split + fold as CSV here (for
     /// `scripts/sklearn_baseline.py`) and exit without training.
     #[arg(long)]
     pub export_features: Option<PathBuf>,
+    /// Re-render `MODEL_CARD.md` of the existing artifact in `<out>/<name>-v<version>/` (for
+    /// example after `scripts/sklearn_baseline.py` wrote `sklearn_baseline.json` beside it) and
+    /// exit without training.
+    #[arg(long, conflicts_with = "export_features")]
+    pub card_only: bool,
 }
 
 /// Runs `readmit train`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.card_only {
+        let name = TrainOptions::default().name;
+        let dir = args.out.join(format!("{name}-v{}", args.version));
+        let artifact = readmit::model::Artifact::load(&dir)?;
+        card::write(&dir, &artifact)?;
+        eprintln!("wrote {}", dir.join("MODEL_CARD.md").display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let expected = (!args.skip_checksum).then_some(dataset::EXPECTED_SHA256);
     let data = dataset::load(&args.data, expected, args.limit)
         .with_context(|| format!("loading training data from {}", args.data.display()))?;
     eprintln!(
-        "read {} rows ({} excluded: death/hospice), {} usable; data sha256 {}",
+        "read {} rows ({} excluded: death/hospice; {} excluded: transfer to another acute \
+         hospital / still a patient), {} usable; data sha256 {}",
         data.rows_read,
         data.excluded,
+        data.excluded_continued_care,
         data.examples.len(),
         data.sha256
     );
@@ -56,11 +78,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("wrote features to {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
+    let defaults = TrainOptions::default();
     let opts = TrainOptions {
         version: args.version,
-        forest_trees: args.forest_trees,
+        forests: TrainOptions::forest_grid(args.forest_trees),
+        alphas: args.alphas.unwrap_or(defaults.alphas.clone()),
+        max_iterations: args.max_iterations.unwrap_or(defaults.max_iterations),
         row_limit: args.limit,
-        ..TrainOptions::default()
+        ..defaults
     };
     let started = std::time::Instant::now();
     let bar = ProgressBar::new(1);
@@ -92,6 +117,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     card::write(&dir, a)?;
     for (name, auroc) in &a.params.candidates {
         eprintln!("cv AUROC {auroc:.4}  {name}");
+    }
+    for (name, g) in &a.params.convergence {
+        eprintln!("final gradient norm per row {g:.2e}  {name}");
     }
     eprintln!("wrote {}", file.display());
     println!("{}", a.metrics.test.to_text());

@@ -265,6 +265,11 @@ impl Disposition {
     pub const COLLAPSED: [(u8, u8); 1] = [(10, 2)];
     /// Ids excluded from training and alerting (death, hospice).
     pub const EXCLUDED_IDS: [u8; 6] = [11, 13, 14, 19, 20, 21];
+    /// Ids whose acute care continues elsewhere or here, so the discharge is not an index
+    /// discharge to the community: transfer to another short-term hospital (2; UB-04 02 and
+    /// its planned-readmission variant 82), neonate to another hospital (10, sent as 02) and
+    /// still a patient (12; UB-04 30). The final discharge of the chain is the index.
+    pub const CONTINUED_CARE_IDS: [u8; 3] = [2, 10, 12];
 
     /// Builds from a dataset id; `None` when the id is not in the dataset's table.
     pub fn from_id(id: u8) -> Option<Self> {
@@ -370,6 +375,18 @@ impl Disposition {
     /// True for death / hospice dispositions, which are not index discharges.
     pub fn is_excluded(self) -> bool {
         Self::EXCLUDED_IDS.contains(&self.0)
+    }
+
+    /// True for transfers to another acute hospital and "still a patient"
+    /// ([`Self::CONTINUED_CARE_IDS`]), which are not index discharges.
+    pub fn is_continued_care(self) -> bool {
+        Self::CONTINUED_CARE_IDS.contains(&self.0)
+    }
+
+    /// The one eligibility rule for index discharges, used by training, evaluation, the
+    /// simulator's manifest and the stream: neither death/hospice nor continued acute care.
+    pub fn is_index(self) -> bool {
+        !self.is_excluded() && !self.is_continued_care()
     }
 
     /// Feature grouping.
@@ -651,6 +668,17 @@ mod tests {
             .filter(|&id| Disposition::from_id(id).unwrap().is_excluded())
             .collect();
         assert_eq!(excluded, vec![11, 13, 14, 19, 20, 21]);
+        let not_index: Vec<u8> = Disposition::ALL_IDS
+            .into_iter()
+            .filter(|&id| !Disposition::from_id(id).unwrap().is_index())
+            .collect();
+        assert_eq!(not_index, vec![2, 10, 11, 12, 13, 14, 19, 20, 21]);
+        for code in ["02", "82", "30", "20", "40", "41", "42", "50", "51"] {
+            assert!(!Disposition::from_hl7(code).is_index(), "{code}");
+        }
+        for code in ["01", "03", "05", "06", "07", "43", "62", "81", ""] {
+            assert!(Disposition::from_hl7(code).is_index(), "{code}");
+        }
         let g = |id| Disposition::from_id(id).unwrap().group();
         assert_eq!(g(1), DispositionGroup::Home);
         assert_eq!(g(6), DispositionGroup::HomeHealth);

@@ -80,9 +80,10 @@ impl std::fmt::Debug for Discharge {
 }
 
 impl Discharge {
-    /// False for death and hospice dispositions, which are neither scored nor used in training.
+    /// False for death and hospice dispositions and for transfers to another acute hospital or
+    /// "still a patient" ([`Disposition::is_index`]): neither scored nor used in training.
     pub fn is_index_eligible(&self) -> bool {
-        !self.disposition.is_excluded()
+        self.disposition.is_index()
     }
 
     /// The principal diagnosis (priority 1), when coded.

@@ -23,6 +23,46 @@ fn num(v: &serde_json::Value, k: &str) -> String {
         .map_or("–".to_string(), |x| format!("{x:.4}"))
 }
 
+/// The acceptance bar of the task: AUROC ≥ scikit-learn HistGradientBoosting − 0.005 and
+/// ≥ LACE + 0.05, calibration slope in 0.9–1.1.
+fn bar_text(a: &Artifact, dir: &Path) -> String {
+    let t = &a.metrics.test;
+    let hgb = baseline_rows(dir).and_then(|rows| {
+        rows.iter()
+            .find(|(k, _)| k == "HistGradientBoosting")
+            .and_then(|(_, v)| v.get("auroc").and_then(serde_json::Value::as_f64))
+    });
+    let verdict = |ok: bool| if ok { "met" } else { "missed" };
+    let mut s = String::from("Acceptance bar:\n\n");
+    match hgb {
+        Some(h) => {
+            let _ = writeln!(
+                s,
+                "- AUROC ≥ HistGradientBoosting − 0.005 = {:.4}: {:.4}, {} ({:+.4}).",
+                h - 0.005,
+                t.auroc,
+                verdict(t.auroc >= h - 0.005),
+                t.auroc - (h - 0.005)
+            );
+        }
+        None => s.push_str("- AUROC vs HistGradientBoosting: baseline not run.\n"),
+    }
+    let _ = writeln!(
+        s,
+        "- AUROC ≥ LACE + 0.05 = {:.4}: {:.4}, {}.",
+        t.lace_auroc + 0.05,
+        t.auroc,
+        verdict(t.auroc >= t.lace_auroc + 0.05)
+    );
+    let _ = writeln!(
+        s,
+        "- Calibration slope within 0.9–1.1: {:.3}, {}.\n",
+        t.calibration_slope,
+        verdict((0.9..=1.1).contains(&t.calibration_slope))
+    );
+    s
+}
+
 /// Renders the card.
 pub fn render(a: &Artifact, dir: &Path) -> String {
     let t = &a.metrics.test;
@@ -43,11 +83,19 @@ pub fn render(a: &Artifact, dir: &Path) -> String {
 Scores the risk of an unplanned readmission within 30 days at the time of an inpatient discharge, from what an HL7 v2 ADT feed \
 and the patient's prior visits provide. The score prioritises care-transition work (follow-up calls, early PCP visits, transition coaching). \
 It is decision support for transition coordinators, not a diagnosis, and must not be used to deny care. Death and hospice \
-discharges are not scored.\n\n## Data\n\n\
+discharges are not scored, and neither are transfers to another acute hospital (UB-04 02/82) or \"still a patient\" (30): acute \
+care continues there, so the index discharge (and any alert) belongs to the final discharge of the chain. Training, evaluation, \
+the simulator's manifest and the stream apply this one rule (`Disposition::is_index`).\n\n## Data\n\n\
 UCI \"Diabetes 130-US hospitals for years 1999-2008\" (Strack et al., BioMed Res Int 2014:781670; CC BY 4.0), vendored in \
 `data/diabetes130/`. 101,766 encounters of diabetic inpatients in 130 US hospitals; encounters ending in death or hospice \
-(discharge_disposition_id 11, 13, 14, 19, 20, 21) are excluded. Label: `readmitted == \"<30\"`. Split by patient: test = encounters \
+(discharge_disposition_id 11, 13, 14, 19, 20, 21) are excluded as the task specifies, and so are transfers to another short-term \
+hospital (2), neonates to another hospital (10) and \"still a patient\" (12), which the service does not score either. Label: `readmitted == \"<30\"`. Split by patient: test = encounters \
 whose `patient_nbr % 5 == 0`, train = the rest; model selection by 5-fold cross-validation grouped by patient inside train.\n\n",
+    );
+    let _ = writeln!(
+        s,
+        "Rows excluded (both splits): {} death/hospice, {} transfer to another acute hospital / still a patient.\n",
+        a.metrics.excluded.death_or_hospice, a.metrics.excluded.continued_care
     );
     let _ = writeln!(
         s,
@@ -78,6 +126,17 @@ largest positive `coefficient × (value − training mean)`.\n",
     s.push_str("Candidates tried (grouped 5-fold CV AUROC on the training split):\n\n| candidate | CV AUROC |\n|---|---|\n");
     for (c, v) in &a.params.candidates {
         let _ = writeln!(s, "| {c} | {v:.4} |");
+    }
+    if !a.params.convergence.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nL-BFGS convergence (at most {} iterations, stopping when the gradient norm is below {:e} per row; the largest final \
+gradient norm per row over each candidate's CV fits, computed after the fit):\n\n| fit | gradient norm / row |\n|---|---|",
+            a.params.max_iterations, a.params.gradient_tolerance_per_row
+        );
+        for (c, g) in &a.params.convergence {
+            let _ = writeln!(s, "| {c} | {g:.2e} |");
+        }
     }
     s.push_str("\n## Metrics on the test split\n\n| model | AUROC | Brier | calibration slope | calibration intercept |\n|---|---|---|---|---|\n");
     let _ = writeln!(
@@ -111,6 +170,7 @@ largest positive `coefficient × (value − training mean)`.\n",
         "| LACE index as a score | {:.4} | – | – | – |\n",
         t.lace_auroc
     );
+    s.push_str(&bar_text(a, dir));
     s.push_str("Plots: `roc.png` (model vs LACE), `calibration.png` (deciles).\n\n## Subgroups (test split)\n\n\
 Age uses the dataset's decade bands; `60-69` straddles 65, so an exact <65 / ≥65 split is not possible from this data.\n\n\
 | attribute | value | n | prevalence | AUROC |\n|---|---|---|---|---|\n");

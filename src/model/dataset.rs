@@ -1,5 +1,7 @@
 //! Loads the vendored UCI Diabetes-130 data (`data/diabetes130/diabetic_data.csv.gz`), checks
-//! its sha256, drops death/hospice encounters, extracts features with
+//! its sha256, drops encounters that are not index discharges (death/hospice, and transfers to
+//! another acute hospital / still a patient: [`crate::features::Discharge::is_index_eligible`],
+//! the rule the stream applies too), extracts features with
 //! [`crate::features::extract`] and assigns the patient split (test = `patient_nbr % 5 == 0`).
 
 use std::io::Read;
@@ -82,6 +84,9 @@ pub struct Data {
     pub rows_read: usize,
     /// Rows dropped for death / hospice.
     pub excluded: usize,
+    /// Rows dropped because acute care continues: transfer to another short-term hospital,
+    /// neonate to another hospital, still a patient.
+    pub excluded_continued_care: usize,
 }
 
 impl Data {
@@ -140,6 +145,7 @@ pub fn from_csv_bytes(
     let mut examples = Vec::new();
     let mut rows_read = 0;
     let mut excluded = 0;
+    let mut excluded_continued_care = 0;
     for (i, rec) in rdr.deserialize::<DatasetRow>().enumerate() {
         if limit.is_some_and(|l| i >= l) {
             break;
@@ -155,7 +161,11 @@ pub fn from_csv_bytes(
             reason: e.to_string(),
         })?;
         if !discharge.is_index_eligible() {
-            excluded += 1;
+            if discharge.disposition.is_excluded() {
+                excluded += 1;
+            } else {
+                excluded_continued_care += 1;
+            }
             continue;
         }
         let label = row.label().map_err(|e| ModelError::DataRow {
@@ -184,6 +194,7 @@ pub fn from_csv_bytes(
         sha256,
         rows_read,
         excluded,
+        excluded_continued_care,
     })
 }
 

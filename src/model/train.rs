@@ -3,9 +3,13 @@
 //! tier thresholds, and the test-split evaluation stored in the artifact.
 //!
 //! Candidates: L2-penalised logistic regression (linfa-logistic, several penalties, on
-//! standardised features) and a class-balanced random forest (linfa-ensemble bagging of
-//! linfa-trees decision trees, probability = share of trees voting "readmitted"). Every random
-//! choice uses a fixed seed, so training twice gives byte-identical artifacts.
+//! standardised features; the final gradient norm of every fit is recorded so convergence is
+//! visible) and class-balanced random forests (linfa-ensemble bagging of linfa-trees decision
+//! trees, score = share of trees voting "readmitted"). Every random choice uses a fixed seed, so
+//! training twice gives byte-identical artifacts.
+//!
+//! The artifact also carries the training distribution of the calibrated score (decile bins)
+//! and of a few key inputs, the reference of the live PSI drift monitor.
 
 use linfa::prelude::*;
 use linfa::DatasetBase;
@@ -15,11 +19,43 @@ use rand::SeedableRng;
 
 use crate::features::{FEATURE_NAMES, FEATURE_SCHEMA_VERSION, N_FEATURES};
 
-use super::artifact::{Artifact, ArtifactMetrics, LinearModel, Platt, Thresholds, TrainParams};
+use super::artifact::{
+    Artifact, ArtifactMetrics, Exclusions, Histogram, LinearModel, Platt, Thresholds, TrainParams,
+    TrainingDistributions,
+};
 use super::dataset::{Data, Example, Split};
 use super::evaluate::evaluate;
 use super::metrics::{auroc, fit_logistic_1d, sigmoid};
 use super::ModelError;
+
+/// One random-forest configuration of the candidate grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestParams {
+    /// Trees in the ensemble.
+    pub trees: usize,
+    /// Maximum tree depth.
+    pub max_depth: usize,
+    /// Minimum (unweighted) rows per leaf.
+    pub min_weight_leaf: f32,
+    /// Share of the balanced rows drawn (with replacement) per tree.
+    pub bootstrap_proportion: f64,
+    /// Share of the features each tree sees.
+    pub feature_proportion: f64,
+}
+
+impl ForestParams {
+    /// The candidate's name in the artifact and model card.
+    pub fn describe(&self) -> String {
+        format!(
+            "balanced_random_forest(trees={}, max_depth={}, min_weight_leaf={}, bootstrap={}, features={})",
+            self.trees,
+            self.max_depth,
+            self.min_weight_leaf,
+            self.bootstrap_proportion,
+            self.feature_proportion
+        )
+    }
+}
 
 /// Training options.
 #[derive(Debug, Clone)]
@@ -34,10 +70,30 @@ pub struct TrainOptions {
     pub folds: usize,
     /// L-BFGS iterations.
     pub max_iterations: u64,
-    /// Trees in the random-forest candidate (0 = do not try it).
-    pub forest_trees: usize,
+    /// L-BFGS stops when the gradient norm of the summed loss is below this times the rows.
+    pub gradient_tolerance_per_row: f64,
+    /// Random-forest configurations tried (empty = none).
+    pub forests: Vec<ForestParams>,
     /// Rows of the data file used (recorded in the artifact).
     pub row_limit: Option<usize>,
+}
+
+impl TrainOptions {
+    /// The default forest grid with `trees` trees per forest (0 = no forest candidate).
+    pub fn forest_grid(trees: usize) -> Vec<ForestParams> {
+        if trees == 0 {
+            return Vec::new();
+        }
+        [8].into_iter()
+            .map(|max_depth| ForestParams {
+                trees,
+                max_depth,
+                min_weight_leaf: 20.0,
+                bootstrap_proportion: 0.7,
+                feature_proportion: 0.5,
+            })
+            .collect()
+    }
 }
 
 impl Default for TrainOptions {
@@ -45,10 +101,11 @@ impl Default for TrainOptions {
         Self {
             name: "readmit-lr".to_string(),
             version: 1,
-            alphas: vec![3000.0, 1000.0, 300.0],
+            alphas: vec![300.0, 100.0, 30.0, 10.0],
             folds: 5,
-            max_iterations: 200,
-            forest_trees: 30,
+            max_iterations: 1000,
+            gradient_tolerance_per_row: 1e-6,
+            forests: Self::forest_grid(20),
             row_limit: None,
         }
     }
@@ -82,13 +139,26 @@ fn matrix(rows: &[&Example]) -> Array2<f64> {
     x
 }
 
+/// A fitted logistic regression.
+#[derive(Debug, Clone)]
+pub struct LogisticFit {
+    /// The model in raw feature space.
+    pub model: LinearModel,
+    /// linfa's parameters in standardised space (weights then intercept), for warm starts.
+    pub internal: Array1<f64>,
+    /// Euclidean norm of the penalised loss gradient at the solution, divided by the rows:
+    /// how far L-BFGS was from the optimum when it stopped.
+    pub gradient_norm_per_row: f64,
+}
+
 /// Fits L2 logistic regression on standardised features; returns it in raw feature space.
 pub fn fit_logistic(
     rows: &[&Example],
     alpha: f64,
     max_iterations: u64,
+    gradient_tolerance_per_row: f64,
     warm_start: Option<&Array1<f64>>,
-) -> Result<(LinearModel, Array1<f64>), ModelError> {
+) -> Result<LogisticFit, ModelError> {
     let x = matrix(rows);
     let n = x.nrows().max(1) as f64;
     let means: Vec<f64> = (0..N_FEATURES).map(|j| x.column(j).sum() / n).collect();
@@ -109,11 +179,11 @@ pub fn fit_logistic(
     }
     let y: Array1<bool> = rows.iter().map(|e| e.label).collect();
     let ds = DatasetBase::new(xs, y);
-    // The loss is a sum over rows, so the gradient tolerance scales with n (1e-5 per row).
+    // The loss is a sum over rows, so the gradient tolerance scales with n.
     let mut params = LogisticRegression::default()
         .alpha(alpha)
         .max_iterations(max_iterations)
-        .gradient_tolerance(1e-5 * n);
+        .gradient_tolerance(gradient_tolerance_per_row * n);
     if let Some(init) = warm_start {
         params = params.initial_params(init.clone());
     }
@@ -124,21 +194,32 @@ pub fn fit_logistic(
     internal.push(fitted.intercept());
     // linfa-logistic models the probability of its `pos` class (the larger one).
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    let w = fitted.params();
+    let w: Array1<f64> = fitted.params().mapv(|v| sign * v);
+    let b = sign * fitted.intercept();
+    // Gradient of Σ logloss + α/2·|w|² in standardised space (intercept not penalised).
+    let xs = ds.records();
+    let mut residual: Array1<f64> = xs.dot(&w).mapv(|z| sigmoid(z + b));
+    for (r, e) in residual.iter_mut().zip(rows) {
+        *r -= f64::from(u8::from(e.label));
+    }
+    let grad_w = xs.t().dot(&residual) + &w * alpha;
+    let grad_b = residual.sum();
+    let gradient_norm_per_row = (grad_w.dot(&grad_w) + grad_b * grad_b).sqrt() / n;
     let mut coefficients = vec![0.0; N_FEATURES];
-    let mut intercept = sign * fitted.intercept();
+    let mut intercept = b;
     for j in 0..N_FEATURES {
-        coefficients[j] = sign * w[j] / stds[j];
+        coefficients[j] = w[j] / stds[j];
         intercept -= coefficients[j] * means[j];
     }
-    Ok((
-        LinearModel {
+    Ok(LogisticFit {
+        model: LinearModel {
             intercept,
             coefficients,
             means,
         },
-        Array1::from(internal),
-    ))
+        internal: Array1::from(internal),
+        gradient_norm_per_row,
+    })
 }
 
 /// Linear predictor of a fitted model.
@@ -157,7 +238,7 @@ pub fn linear_predictor(m: &LinearModel, e: &Example) -> f64 {
 /// share of trees voting "readmitted".
 fn fit_forest(
     rows: &[&Example],
-    trees: usize,
+    p: &ForestParams,
 ) -> Result<impl Fn(&[&Example]) -> Vec<f64>, ModelError> {
     let pos: Vec<&Example> = rows.iter().copied().filter(|e| e.label).collect();
     let mut neg: Vec<&Example> = rows.iter().copied().filter(|e| !e.label).collect();
@@ -170,13 +251,13 @@ fn fit_forest(
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_240_611);
     let forest = linfa_ensemble::EnsembleLearnerParams::new_fixed_rng(
         linfa_trees::DecisionTree::params()
-            .max_depth(Some(8))
-            .min_weight_leaf(20.0),
+            .max_depth(Some(p.max_depth))
+            .min_weight_leaf(p.min_weight_leaf),
         rng,
     )
-    .ensemble_size(trees)
-    .bootstrap_proportion(0.7)
-    .feature_proportion(0.5)
+    .ensemble_size(p.trees)
+    .bootstrap_proportion(p.bootstrap_proportion)
+    .feature_proportion(p.feature_proportion)
     .fit(&ds)
     .map_err(|e| ModelError::Training(e.to_string()))?;
     Ok(move |rows: &[&Example]| {
@@ -202,6 +283,40 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Score bins of the training distribution: deciles of `sorted` (ties merged), outer bins
+/// open-ended, as [`crate::metrics::monitor::ScoreHistogram`] bins them.
+pub fn decile_histogram(sorted: &[f64]) -> Histogram {
+    let mut edges = vec![0.0];
+    for k in 1..10 {
+        let q = quantile(sorted, f64::from(k) / 10.0);
+        if q > edges[edges.len() - 1] && q < 1.0 {
+            edges.push(q);
+        }
+    }
+    edges.push(1.0);
+    Histogram::of(edges, sorted.iter().copied())
+}
+
+/// Integer-valued feature bins `0, 1, …, top` (the last open-ended): edges at half integers.
+fn integer_histogram(values: impl Iterator<Item = f64>, top: u32) -> Histogram {
+    let edges = (0..=top + 1).map(|k| f64::from(k) - 0.5).collect();
+    Histogram::of(edges, values)
+}
+
+fn feature_column<'e>(rows: &'e [&Example], name: &str) -> impl Iterator<Item = f64> + 'e {
+    let j = crate::features::feature_index(name);
+    rows.iter()
+        .map(move |e| j.map_or(f64::NAN, |j| e.features.values()[j]))
+}
+
+/// Out-of-fold scores of one candidate and its CV AUROC.
+struct Candidate {
+    name: String,
+    cv_auroc: f64,
+    oof: Vec<f64>,
+    alpha: Option<f64>,
+}
+
 /// Runs the whole training procedure. `progress` receives a short message per step and the
 /// number of steps done / total.
 pub fn train(
@@ -214,65 +329,79 @@ pub fn train(
     if train.is_empty() || test.is_empty() {
         return Err(ModelError::Training("a split is empty".to_string()));
     }
+    if opts.alphas.is_empty() {
+        return Err(ModelError::Training(
+            "no logistic-regression penalty to try (the served model is linear)".to_string(),
+        ));
+    }
     let folds = opts.folds.max(2);
     let fold: Vec<usize> = train
         .iter()
         .map(|e| fold_of(e.patient_nbr, folds))
         .collect();
     let labels: Vec<bool> = train.iter().map(|e| e.label).collect();
-    let forest = opts.forest_trees > 0;
-    let total = (opts.alphas.len() + usize::from(forest)) * folds + 2;
+    let total = (opts.alphas.len() + opts.forests.len()) * folds + 2;
     let mut done = 0;
+    let fit_rows_of = |k: usize| -> Vec<&Example> {
+        train
+            .iter()
+            .zip(&fold)
+            .filter(|(_, &f)| f != k)
+            .map(|(e, _)| *e)
+            .collect()
+    };
 
-    // Out-of-fold linear predictors per candidate.
-    let mut candidates: Vec<(String, f64)> = Vec::new();
-    let mut best: Option<(usize, f64, Vec<f64>)> = None;
+    let mut tried: Vec<Candidate> = Vec::new();
+    let mut convergence: Vec<(String, f64)> = Vec::new();
     let mut warm: Option<Array1<f64>> = None;
-    for (ci, &alpha) in opts.alphas.iter().enumerate() {
+    for &alpha in &opts.alphas {
+        let name = format!("logistic_regression(alpha={alpha})");
         let mut oof = vec![0.0; train.len()];
+        let mut worst_gradient: f64 = 0.0;
         for k in 0..folds {
             progress(
                 &format!("logistic alpha={alpha} fold {}/{folds}", k + 1),
                 done,
                 total,
             );
-            let fit_rows: Vec<&Example> = train
-                .iter()
-                .zip(&fold)
-                .filter(|(_, &f)| f != k)
-                .map(|(e, _)| *e)
-                .collect();
             // Warm start from the previous fit: same features, nearby optimum; deterministic.
-            let (m, internal) = fit_logistic(&fit_rows, alpha, opts.max_iterations, warm.as_ref())?;
-            warm = Some(internal);
+            let fit = fit_logistic(
+                &fit_rows_of(k),
+                alpha,
+                opts.max_iterations,
+                opts.gradient_tolerance_per_row,
+                warm.as_ref(),
+            )?;
+            worst_gradient = worst_gradient.max(fit.gradient_norm_per_row);
             for (i, e) in train.iter().enumerate() {
                 if fold[i] == k {
-                    oof[i] = linear_predictor(&m, e);
+                    oof[i] = linear_predictor(&fit.model, e);
                 }
             }
+            warm = Some(fit.internal);
             done += 1;
         }
-        let a = auroc(&oof, &labels);
-        candidates.push((format!("logistic_regression(alpha={alpha})"), a));
-        if best.as_ref().is_none_or(|b| a > b.1) {
-            best = Some((ci, a, oof));
-        }
+        convergence.push((name.clone(), worst_gradient));
+        tried.push(Candidate {
+            cv_auroc: auroc(&oof, &labels),
+            name,
+            oof,
+            alpha: Some(alpha),
+        });
     }
-    if forest {
+    for forest in &opts.forests {
         let mut oof = vec![0.0; train.len()];
         for k in 0..folds {
             progress(
-                &format!("random forest fold {}/{folds}", k + 1),
+                &format!(
+                    "random forest depth {} fold {}/{folds}",
+                    forest.max_depth,
+                    k + 1
+                ),
                 done,
                 total,
             );
-            let fit_rows: Vec<&Example> = train
-                .iter()
-                .zip(&fold)
-                .filter(|(_, &f)| f != k)
-                .map(|(e, _)| *e)
-                .collect();
-            let predict = fit_forest(&fit_rows, opts.forest_trees)?;
+            let predict = fit_forest(&fit_rows_of(k), forest)?;
             let held: Vec<(usize, &Example)> = train
                 .iter()
                 .enumerate()
@@ -285,30 +414,53 @@ pub fn train(
             }
             done += 1;
         }
-        let a = auroc(&oof, &labels);
+        tried.push(Candidate {
+            name: forest.describe(),
+            cv_auroc: auroc(&oof, &labels),
+            oof,
+            alpha: None,
+        });
+    }
+    // Pick by CV AUROC; the first candidate wins ties (grid order is deterministic).
+    let winner =
+        tried.iter().enumerate().fold(
+            0,
+            |b, (i, c)| if c.cv_auroc > tried[b].cv_auroc { i } else { b },
+        );
+    let mut candidates: Vec<(String, f64)> =
+        tried.iter().map(|c| (c.name.clone(), c.cv_auroc)).collect();
+    // The serving path evaluates linear models only: when a forest wins CV, say so and ship
+    // the best logistic model.
+    let chosen = if tried[winner].alpha.is_some() {
+        winner
+    } else {
+        let best_linear = tried
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.alpha.is_some())
+            .fold(
+                0,
+                |b, (i, c)| if c.cv_auroc > tried[b].cv_auroc { i } else { b },
+            );
         candidates.push((
             format!(
-                "balanced_random_forest(trees={}, max_depth=8, min_weight_leaf=20, bootstrap=0.7, features=0.5)",
-                opts.forest_trees
+                "note: {} won CV but is not servable; shipping the best logistic model",
+                tried[winner].name
             ),
-            a,
+            tried[winner].cv_auroc,
         ));
-        if best.as_ref().is_some_and(|b| a > b.1) {
-            // The serving path evaluates linear models only; a winning forest is reported, and
-            // the best linear model is still the one shipped.
-            candidates.push((
-                "note: forest won CV but is not servable; shipping the best logistic model".into(),
-                a,
-            ));
-        }
-    }
-    let Some((best_ci, cv_auroc, oof)) = best else {
-        return Err(ModelError::Training("no candidate was trained".to_string()));
+        best_linear
     };
-    let alpha = opts.alphas[best_ci];
+    let Candidate {
+        cv_auroc,
+        oof,
+        alpha,
+        ..
+    } = &tried[chosen];
+    let alpha = alpha.unwrap_or(0.0);
 
     progress("Platt calibration on out-of-fold predictions", done, total);
-    let (a, b) = fit_logistic_1d(&oof, &labels);
+    let (a, b) = fit_logistic_1d(oof, &labels);
     let mut oof_probs: Vec<f64> = oof.iter().map(|z| sigmoid(a * z + b)).collect();
     oof_probs.sort_by(f64::total_cmp);
     let prevalence = labels.iter().filter(|&&y| y).count() as f64 / labels.len() as f64;
@@ -319,11 +471,39 @@ pub fn train(
     done += 1;
 
     progress("refit on the whole training split", done, total);
-    let (linear, _) = fit_logistic(&train, alpha, opts.max_iterations, warm.as_ref())?;
-    let test_probs: Vec<f64> = test
-        .iter()
-        .map(|e| sigmoid(a * linear_predictor(&linear, e) + b))
-        .collect();
+    let refit = fit_logistic(
+        &train,
+        alpha,
+        opts.max_iterations,
+        opts.gradient_tolerance_per_row,
+        warm.as_ref(),
+    )?;
+    convergence.push((
+        "final refit on the whole training split".to_string(),
+        refit.gradient_norm_per_row,
+    ));
+    let linear = refit.model;
+    let probability = |e: &Example| sigmoid(a * linear_predictor(&linear, e) + b);
+    let test_probs: Vec<f64> = test.iter().map(|e| probability(e)).collect();
+    let mut train_probs: Vec<f64> = train.iter().map(|e| probability(e)).collect();
+    train_probs.sort_by(f64::total_cmp);
+    let distributions = TrainingDistributions {
+        score: decile_histogram(&train_probs),
+        features: vec![
+            (
+                "age_decade".to_string(),
+                integer_histogram(feature_column(&train, "age_decade"), 9),
+            ),
+            (
+                "los_days".to_string(),
+                integer_histogram(feature_column(&train, "los_days"), 14),
+            ),
+            (
+                "inpatient_12m".to_string(),
+                integer_histogram(feature_column(&train, "inpatient_12m"), 5),
+            ),
+        ],
+    };
     let report = evaluate(&test, &test_probs);
     done += 1;
     progress("done", done, total);
@@ -337,19 +517,26 @@ pub fn train(
         linear,
         calibration: Platt { a, b },
         thresholds,
+        training_distributions: Some(distributions),
         params: TrainParams {
             learner: "linfa-logistic L2 logistic regression on standardised features".into(),
             alpha,
             max_iterations: opts.max_iterations,
+            gradient_tolerance_per_row: opts.gradient_tolerance_per_row,
             cv_folds: folds,
             row_limit: opts.row_limit,
             calibration: "Platt scaling fitted on out-of-fold linear predictors".into(),
             candidates,
+            convergence,
         },
         metrics: ArtifactMetrics {
-            cv_auroc,
+            cv_auroc: *cv_auroc,
             n_train: train.len(),
             train_prevalence: prevalence,
+            excluded: Exclusions {
+                death_or_hospice: data.excluded,
+                continued_care: data.excluded_continued_care,
+            },
             test: report,
         },
     };

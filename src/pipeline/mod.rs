@@ -928,7 +928,7 @@ impl Pipeline {
             field: None,
             reason: e.to_string(),
         })?;
-        if !discharge.is_index_eligible() || !is_index_disposition(discharge.disposition.to_hl7()) {
+        if !discharge.is_index_eligible() {
             return Ok(None);
         }
         let dead = event
@@ -1261,13 +1261,6 @@ fn tier_of(t: RiskTier) -> Tier {
         RiskTier::Moderate => Tier::Moderate,
         RiskTier::High => Tier::High,
     }
-}
-
-/// Whether a discharge with this UB-04 status (PV1-36) is an index discharge: not a transfer
-/// to another acute hospital (02, 82: the final discharge of the chain is the index), not
-/// "still a patient" (30), not death or hospice (handled by the features' exclusion).
-fn is_index_disposition(code: &str) -> bool {
-    !matches!(code, "02" | "82" | "30")
 }
 
 /// Plain words for a UB-04 discharge status, with the code.

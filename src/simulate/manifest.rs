@@ -20,7 +20,8 @@ pub struct IndexEncounter {
     pub facility: String,
     /// Dataset `readmitted`: `<30`, `>30` or `NO`.
     pub label: String,
-    /// False for death / hospice dispositions (never scored).
+    /// False when the disposition is not an index discharge (death, hospice, transfer to
+    /// another acute hospital, still a patient: `Disposition::is_index`); never scored.
     pub index_eligible: bool,
 }
 

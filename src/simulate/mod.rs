@@ -483,10 +483,11 @@ impl<'a> Simulator<'a> {
                     visit_number: r.encounter_id.to_string(),
                     facility: facility.to_string(),
                     label: r.readmitted.clone(),
-                    index_eligible: !crate::features::codes::Disposition::from_id(
+                    // The one rule training and the stream use (`Disposition::is_index`).
+                    index_eligible: crate::features::codes::Disposition::from_id(
                         r.discharge_disposition_id,
                     )
-                    .is_some_and(|d| d.is_excluded()),
+                    .is_none_or(|d| d.is_index()),
                 })
             })
             .collect()
