@@ -132,6 +132,7 @@ fn generator(settings: &Settings, linger_ms: u64) -> Result<FutureProducer, Load
         .set("enable.idempotence", "true")
         .set("linger.ms", linger_ms.to_string())
         .set("queue.buffering.max.messages", "200000")
+        .set("batch.size", "131072")
         .set("compression.type", "none")
         .create()
         .map_err(|source| LoadError::Kafka {

@@ -164,7 +164,7 @@ pub fn run(opts: &LoadOptions, patients: u64) -> Result<MemoryReport, LoadError>
     let started = Instant::now();
     let changelog: Vec<([u8; 16], Vec<u8>)> = state
         .iter()
-        .map(|(key, history)| (key.to_le_bytes(), state::encode(history)))
+        .map(|(key, history)| (key.to_le_bytes(), state::encode(&history)))
         .collect();
     let encode_seconds = started.elapsed().as_secs_f64();
     let changelog_bytes = changelog.iter().map(|(_, v)| v.len() as u64).sum();

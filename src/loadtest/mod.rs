@@ -407,6 +407,7 @@ async fn wait_for(
     expected: u64,
     done: impl Fn() -> u64,
     failed: impl Fn() -> bool,
+    detail: impl Fn() -> String,
     stall: Duration,
     progress: &Progress,
 ) -> Result<(), LoadError> {
@@ -435,7 +436,7 @@ async fn wait_for(
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             last_report = Instant::now();
-            progress.line(&format!("  {phase}: {now}/{expected}"));
+            progress.line(&format!("  {phase}: {now}/{expected} {}", detail()));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -541,6 +542,12 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         preloaded,
         || c.done.load(std::sync::atomic::Ordering::Relaxed),
         || pt.is_finished(),
+        || {
+            format!(
+                "(received {})",
+                c.received.load(std::sync::atomic::Ordering::Relaxed)
+            )
+        },
         stall,
         &progress,
     )
@@ -574,6 +581,12 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             before + sent.sent,
             || c.latency_done.load(std::sync::atomic::Ordering::Relaxed),
             || pt.is_finished(),
+            || {
+                format!(
+                    "(received {})",
+                    c.received.load(std::sync::atomic::Ordering::Relaxed)
+                )
+            },
             stall,
             &progress,
         )
@@ -599,6 +612,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         preloaded,
         || c.done.load(std::sync::atomic::Ordering::Relaxed),
         || svc.any_finished(),
+        String::new,
         stall,
         &progress,
     )
@@ -630,6 +644,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             before + sent.sent,
             || c.latency_done.load(std::sync::atomic::Ordering::Relaxed),
             || svc.any_finished(),
+            String::new,
             stall,
             &progress,
         )
@@ -734,6 +749,7 @@ async fn run_backlog(
         queued,
         || c.done.load(std::sync::atomic::Ordering::Relaxed),
         || svc.any_finished(),
+        String::new,
         stall,
         progress,
     )

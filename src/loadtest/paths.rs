@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use hdrhistogram::Histogram;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::RDKafkaErrorCode;
@@ -51,6 +50,8 @@ impl Latencies {
 /// Progress of one path, shared between its task and the harness.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Messages taken from the broker (passthrough only).
+    pub received: AtomicU64,
     /// Throughput-phase messages fully handled (outputs acknowledged).
     pub done: AtomicU64,
     /// Latency-phase messages fully handled.
@@ -195,64 +196,97 @@ async fn passthrough_loop(
     counters: Arc<Counters>,
     stop: CancellationToken,
 ) -> Result<u64, LoadError> {
-    let mut in_flight = FuturesUnordered::new();
-    let mut produced = 0u64;
-    let result = loop {
-        tokio::select! {
-            _ = stop.cancelled() => break Ok(()),
-            Some((delivery, timestamp, latency)) = in_flight.next(), if !in_flight.is_empty() => {
-                match delivery {
-                    Ok(Ok(_)) => {}
-                    Ok(Err((source, _))) => break Err(LoadError::Kafka { what: "passthrough delivery", source }),
-                    Err(_) => break Err(LoadError::Task("passthrough delivery cancelled".into())),
+    // Deliveries are awaited by a second task, in send order, so the consume loop never
+    // races a delivery in a `select!`.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(
+        rdkafka::producer::DeliveryFuture,
+        Option<i64>,
+        bool,
+    )>();
+    let acker_counters = counters.clone();
+    let acker = tokio::spawn(async move {
+        let mut produced = 0u64;
+        while let Some((delivery, timestamp, latency)) = rx.recv().await {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((source, _))) => {
+                    return Err(LoadError::Kafka {
+                        what: "passthrough delivery",
+                        source,
+                    })
                 }
-                produced += 1;
-                if latency {
-                    counters.record_latency(timestamp);
-                    counters.latency_done.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    counters.done.fetch_add(1, Ordering::Relaxed);
-                    counters.mark_done();
-                }
+                Err(_) => return Err(LoadError::Task("passthrough delivery cancelled".into())),
             }
-            m = consumer.recv() => {
-                let m = match m {
-                    Ok(m) => m,
-                    Err(source) => break Err(LoadError::Kafka { what: "passthrough consume", source }),
-                };
-                counters.mark_started();
-                let latency = m.topic() == latency_topic;
-                let timestamp = m.timestamp().to_millis();
-                let delivery = loop {
-                    let mut record = FutureRecord::to(&output);
-                    if let Some(k) = m.key() {
-                        record = record.key(k);
-                    }
-                    if let Some(p) = m.payload() {
-                        record = record.payload(p);
-                    }
-                    match producer.send_result(record) {
-                        Ok(d) => break Ok(d),
-                        Err((e, _)) if matches!(e.rdkafka_error_code(), Some(RDKafkaErrorCode::QueueFull)) => {
-                            tokio::time::sleep(Duration::from_millis(1)).await;
-                        }
-                        Err((source, _)) => break Err(LoadError::Kafka { what: "passthrough produce", source }),
-                    }
-                };
-                match delivery {
-                    Ok(d) => in_flight.push(async move { (d.await, timestamp, latency) }),
-                    Err(e) => break Err(e),
-                }
+            produced += 1;
+            if latency {
+                acker_counters.record_latency(timestamp);
+                acker_counters.latency_done.fetch_add(1, Ordering::Relaxed);
+            } else {
+                acker_counters.done.fetch_add(1, Ordering::Relaxed);
+                acker_counters.mark_done();
             }
         }
+        Ok(produced)
+    });
+    let result = loop {
+        let m = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break Ok(()),
+            m = consumer.recv() => m,
+        };
+        let m = match m {
+            Ok(m) => m,
+            Err(source) => {
+                break Err(LoadError::Kafka {
+                    what: "passthrough consume",
+                    source,
+                })
+            }
+        };
+        counters.mark_started();
+        counters.received.fetch_add(1, Ordering::Relaxed);
+        let latency = m.topic() == latency_topic;
+        let timestamp = m.timestamp().to_millis();
+        let delivery = loop {
+            let mut record = FutureRecord::to(&output);
+            if let Some(k) = m.key() {
+                record = record.key(k);
+            }
+            if let Some(p) = m.payload() {
+                record = record.payload(p);
+            }
+            match producer.send_result(record) {
+                Ok(d) => break Ok(d),
+                Err((e, _))
+                    if matches!(e.rdkafka_error_code(), Some(RDKafkaErrorCode::QueueFull)) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((source, _)) => {
+                    break Err(LoadError::Kafka {
+                        what: "passthrough produce",
+                        source,
+                    })
+                }
+            }
+        };
+        match delivery {
+            Ok(d) => {
+                if tx.send((d, timestamp, latency)).is_err() {
+                    break Err(LoadError::Task("passthrough acknowledger stopped".into()));
+                }
+            }
+            Err(e) => break Err(e),
+        }
     };
-    drop(in_flight);
+    drop(tx);
+    let produced = acker.await.map_err(|e| LoadError::Task(e.to_string()))?;
     let _ = tokio::task::spawn_blocking(move || {
         drop(consumer);
         drop(producer);
     })
     .await;
-    result.map(|()| produced)
+    result.and(produced)
 }
 
 /// The observer the harness puts around the service's own metrics observer.
