@@ -28,7 +28,6 @@ use common::{TestKafka, BOOTSTRAP_ENV};
 const PATIENTS: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until redelivered messages older than the 16-ID de-dup ring are recognised (tests/fault_redelivery.rs)"]
 async fn every_broker_down_longer_than_the_request_and_session_timeouts() {
     let kafka = TestKafka::start(1);
     let Some(mock) = kafka.mock() else {

@@ -115,21 +115,18 @@ async fn crash_run(seed: u64) -> Tally {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until redelivered messages older than the 16-ID de-dup ring are recognised (tests/fault_redelivery.rs)"]
 async fn kill_9_at_random_points_seed_1() {
     let t = crash_run(1).await;
     t.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until redelivered messages older than the 16-ID de-dup ring are recognised (tests/fault_redelivery.rs)"]
 async fn kill_9_at_random_points_seed_2() {
     let t = crash_run(2).await;
     t.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until redelivered messages older than the 16-ID de-dup ring are recognised (tests/fault_redelivery.rs)"]
 async fn kill_9_at_random_points_seed_3() {
     let t = crash_run(3).await;
     t.assert_clean();

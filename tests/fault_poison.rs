@@ -425,11 +425,9 @@ async fn poison_records_are_dead_lettered_with_reasons_and_the_partition_keeps_f
     fault::outcomes_match(&summary.outcomes, &reference);
 }
 
-/// Known gap (reported): an A03 without PV1 cannot be scored (no visit, no admit/discharge
-/// times) yet is counted `history_only` — a discharge silently not scored, no dead letter.
-/// It should go to the DLQ with a reason naming PV1 like the other unscorable discharges.
+/// An A03 without PV1 cannot be scored (no visit, no admit/discharge times): it goes to the DLQ
+/// with a reason naming PV1, never counted `history_only` (a discharge silently not scored).
 #[test]
-#[ignore = "known gap: A03 without PV1 is not dead-lettered (pipeline)"]
 fn a_discharge_without_pv1_is_dead_lettered() {
     let s = {
         let mut s = readmit::config::Settings::default();

@@ -6,12 +6,11 @@
 //! of the first (a duplicate within the at-least-once window) — never a discharge re-scored on
 //! a history that is ahead of it.
 //!
-//! This fails today: the pipeline recognises a redelivered message only by its ID in the
-//! patient's ring of the last `state::RECENT_IDS` (16) message IDs. When more than 16 later
-//! messages of the same patient reached the changelog before the crash, an older redelivered
-//! discharge is no longer in the ring, is processed again on the restored (later, pruned)
-//! history, and publishes a second risk score and alert under the same alert ID with a
-//! different probability. The broker-outage and crash tests hit the same thing.
+//! This failed before each patient history carried the offset of the last record applied to it
+//! (`PatientHistory::applied_through`): the pipeline recognised a redelivered message only by its
+//! ID in the patient's ring of the last `state::RECENT_IDS` (16) message IDs, so an older
+//! redelivered discharge was processed again on the restored (later, pruned) history and
+//! published a second risk score under the same alert ID with a different probability.
 
 #[path = "common/e2e.rs"]
 mod e2e;
@@ -31,7 +30,6 @@ mod common;
 type Out = (String, Vec<u8>, Vec<u8>);
 
 #[test]
-#[ignore = "known bug: redelivered messages older than the 16-ID ring are re-processed on restored state that is ahead (reported; see module docs)"]
 fn redelivery_after_restore_repeats_outputs_exactly() {
     let mut s = Settings::default();
     s.model.path = Some(e2e::model_path());

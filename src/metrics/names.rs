@@ -128,6 +128,7 @@ pub const DEAD_LETTER_KINDS: &[&str] = &[
     "key_mismatch",
     "discharge_before_admit",
     "missing_discharge_time",
+    "missing_visit",
     "unscorable_discharge",
     "feature_out_of_range",
     // runtime

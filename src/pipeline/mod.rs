@@ -480,13 +480,14 @@ impl Pipeline {
                 let id = merge::merge_in_id(hand_over.merge_id);
                 if state
                     .patient(patient)
-                    .is_some_and(|h| h.recent.contains(&id))
+                    .is_some_and(|h| h.recent.contains(&id) || h.has_applied(msg.offset))
                 {
                     return Ok(Processed::nothing(Outcome::Duplicate.as_str()));
                 }
                 let clock = hand_over.history.clock;
                 let history = state.patient_mut(patient);
                 history.absorb(hand_over.history);
+                history.mark_applied(msg.offset);
                 // After absorbing, which pushes the retired patient's IDs into the ring.
                 history.remember(id);
                 let closed = history.prune();
@@ -680,6 +681,19 @@ impl Pipeline {
             }
         }
 
+        // A discharge without PV1 has no visit, patient class or times: it can be neither
+        // scored nor applied to history, so it is dead-lettered rather than counted history-only.
+        if event.trigger == Trigger::A03 && visit.is_none() {
+            return Err(Poison {
+                kind: "missing_visit",
+                segment: Some("PV1".into()),
+                field: None,
+                reason: "a discharge (A03) needs a PV1 segment (patient class, visit, admit and \
+                         discharge times)"
+                    .into(),
+            });
+        }
+
         // Validate and compute everything a discharge needs before touching state, so a poison
         // record changes nothing.
         let scoring = match event.trigger {
@@ -738,11 +752,18 @@ impl Pipeline {
         };
 
         let history = state.patient_mut(patient);
+        // A record this history already reflects (redelivered after a restart or rebalance,
+        // when the changelog got ahead of the committed offset): its outputs were all
+        // acknowledged before that snapshot was written, so it changes and emits nothing.
+        if history.has_applied(msg.offset) {
+            return Ok(Processed::nothing(Outcome::Duplicate.as_str()));
+        }
         if let Some(id) = message_id {
             if !history.remember(id) {
                 return Ok(Processed::nothing(Outcome::Duplicate.as_str()));
             }
         }
+        history.mark_applied(msg.offset);
         let mut out = Vec::new();
         let mut deferred = Vec::new();
         let outcome = match event.trigger {

@@ -156,12 +156,31 @@ pub struct PatientHistory {
     pub recent: Vec<u64>,
     /// Latest event time seen, minutes since the epoch: the clock retention runs on.
     pub clock: u32,
+    /// Offset (in the partition that holds this history) of the last input record applied to
+    /// it. The changelog snapshot carries it, so after a restore a redelivered record at or
+    /// below it is recognised as already applied, however many messages the patient had
+    /// since — the ring of recent IDs only spans [`RECENT_IDS`] messages. The runtime writes
+    /// a snapshot only after every output of the records up to it was acknowledged, so
+    /// skipping such a record loses nothing.
+    pub applied_through: Option<i64>,
 }
 
 impl PatientHistory {
     /// Whether nothing is left worth keeping (the changelog then writes a tombstone).
     pub fn is_empty(&self) -> bool {
         self.encounters.is_empty() && self.scored.is_empty() && self.recent.is_empty()
+    }
+
+    /// Whether the record at `offset` (of the partition holding this history) was applied
+    /// already: a redelivery after a restart or a rebalance.
+    pub fn has_applied(&self, offset: i64) -> bool {
+        self.applied_through
+            .is_some_and(|through| offset <= through)
+    }
+
+    /// Notes that the record at `offset` was applied.
+    pub fn mark_applied(&mut self, offset: i64) {
+        self.applied_through = Some(self.applied_through.map_or(offset, |t| t.max(offset)));
     }
 
     /// Records a message ID; returns `false` when it was seen before (a duplicate).
