@@ -6,9 +6,9 @@
 
 use compact_str::CompactString;
 
-use crate::hl7::{Delimiters, Message, Segment, Timestamp};
+use crate::hl7::{Message, Segment, Timestamp};
 
-use super::raw::{self, Fields};
+use super::raw::{self, Fields, Text};
 use super::{
     AdtError, AdtEvent, DateTimeValue, Diagnosis, FieldValue, Merge, Patient, PatientIdentifier,
     Procedures, Trigger, TriggerSource, Visit,
@@ -16,8 +16,8 @@ use super::{
 
 /// An HD in a component position: namespace ID (&1), else universal ID (&2).
 #[inline]
-fn hd(comp: &[u8], d: &Delimiters) -> Option<CompactString> {
-    raw::comp_text(comp, d).or_else(|| raw::text(raw::subcomponent(comp, d, 2), d))
+fn hd(comp: &[u8], t: &Text<'_>) -> Option<CompactString> {
+    raw::comp_text(comp, t).or_else(|| raw::text(raw::subcomponent(comp, &t.d, 2), t))
 }
 
 #[inline]
@@ -31,9 +31,9 @@ fn datetime(raw: CompactString) -> DateTimeValue {
 #[inline]
 fn tri<T>(
     field: &[u8],
-    d: &Delimiters,
+    t: &Text<'_>,
     comp: usize,
-    read: impl FnOnce(&[u8], &Delimiters) -> Option<T>,
+    read: impl FnOnce(&[u8], &Text<'_>) -> Option<T>,
 ) -> FieldValue<T> {
     if field.is_empty() {
         return FieldValue::Absent;
@@ -41,11 +41,11 @@ fn tri<T>(
     if raw::is_null(field) {
         return FieldValue::Null;
     }
-    let c = raw::component(field, d, comp);
+    let c = raw::component(field, &t.d, comp);
     if raw::is_null(c) {
         return FieldValue::Null;
     }
-    match read(c, d) {
+    match read(c, t) {
         Some(v) => FieldValue::Value(v),
         None => FieldValue::Absent,
     }
@@ -53,19 +53,20 @@ fn tri<T>(
 
 #[inline]
 fn tri_text(f: &Fields<'_>, field: usize) -> FieldValue {
-    tri(f.get(field), &f.d, 1, raw::comp_text)
+    tri(f.get(field), &f.t, 1, raw::comp_text)
 }
 
 #[inline]
 fn tri_datetime(f: &Fields<'_>, field: usize) -> FieldValue<DateTimeValue> {
-    tri(f.get(field), &f.d, 1, |c, d| {
-        raw::comp_text(c, d).map(datetime)
+    tri(f.get(field), &f.t, 1, |c, t| {
+        raw::comp_text(c, t).map(datetime)
     })
 }
 
 /// PV1-45: the last repetition with a value (the field repeats in v2.4–2.5.1); null when the
 /// field or its only repetitions are `""`.
-fn last_datetime(field: &[u8], d: &Delimiters) -> FieldValue<DateTimeValue> {
+fn last_datetime(field: &[u8], t: &Text<'_>) -> FieldValue<DateTimeValue> {
+    let d = &t.d;
     if field.is_empty() {
         return FieldValue::Absent;
     }
@@ -75,7 +76,7 @@ fn last_datetime(field: &[u8], d: &Delimiters) -> FieldValue<DateTimeValue> {
         let c = raw::rep_component(rep, d, 1);
         if raw::is_null(rep) || raw::is_null(c) {
             saw_null = true;
-        } else if let Some(v) = raw::comp_text(c, d) {
+        } else if let Some(v) = raw::comp_text(c, t) {
             last = Some(v);
         }
     }
@@ -86,52 +87,53 @@ fn last_datetime(field: &[u8], d: &Delimiters) -> FieldValue<DateTimeValue> {
     }
 }
 
-fn identifier(rep: &[u8], d: &Delimiters) -> PatientIdentifier {
+fn identifier(rep: &[u8], t: &Text<'_>) -> PatientIdentifier {
+    let d = &t.d;
     PatientIdentifier {
-        id: raw::comp_text(raw::rep_component(rep, d, 1), d),
-        assigning_authority: hd(raw::rep_component(rep, d, 4), d),
-        identifier_type: raw::comp_text(raw::rep_component(rep, d, 5), d),
+        id: raw::comp_text(raw::rep_component(rep, d, 1), t),
+        assigning_authority: hd(raw::rep_component(rep, d, 4), t),
+        identifier_type: raw::comp_text(raw::rep_component(rep, d, 5), t),
     }
 }
 
 /// Every repetition of a CX list (PID-3, MRG-1); empty for an empty or `""` field.
-fn identifiers(field: &[u8], d: &Delimiters) -> Vec<PatientIdentifier> {
+fn identifiers(field: &[u8], t: &Text<'_>) -> Vec<PatientIdentifier> {
     if field.is_empty() || raw::is_null(field) {
         return Vec::new();
     }
-    raw::repetitions(field, d)
-        .map(|rep| identifier(rep, d))
+    raw::repetitions(field, &t.d)
+        .map(|rep| identifier(rep, t))
         .collect()
 }
 
 fn patient(pid: &Fields<'_>) -> Patient {
-    let d = &pid.d;
+    let t = &pid.t;
     let address = pid.get(11);
     Patient {
-        identifiers: identifiers(pid.get(3), d),
+        identifiers: identifiers(pid.get(3), t),
         birth_date: tri_datetime(pid, 7),
         sex: tri_text(pid, 8),
         race: tri_text(pid, 10),
-        zip: tri(address, d, 5, raw::comp_text),
-        county: tri(address, d, 9, raw::comp_text),
+        zip: tri(address, t, 5, raw::comp_text),
+        county: tri(address, t, 9, raw::comp_text),
         death_indicator: tri_text(pid, 30),
     }
 }
 
 fn visit(pv1: &Fields<'_>) -> Visit {
-    let d = &pv1.d;
+    let t = &pv1.t;
     let location = pv1.get(3);
     Visit {
         patient_class: tri_text(pv1, 2),
-        point_of_care: tri(location, d, 1, raw::comp_text),
-        facility: tri(location, d, 4, hd),
+        point_of_care: tri(location, t, 1, raw::comp_text),
+        facility: tri(location, t, 4, hd),
         admission_type: tri_text(pv1, 4),
         hospital_service: tri_text(pv1, 10),
         admit_source: tri_text(pv1, 14),
         visit_number: tri_text(pv1, 19),
         discharge_disposition: tri_text(pv1, 36),
         admit_datetime: tri_datetime(pv1, 44),
-        discharge_datetime: last_datetime(pv1.get(45), d),
+        discharge_datetime: last_datetime(pv1.get(45), t),
     }
 }
 
@@ -148,11 +150,12 @@ fn dg1_coding_method_used(version: Option<&str>) -> bool {
 }
 
 fn diagnosis(dg1: &Fields<'_>, coding_method_used: bool) -> Diagnosis {
-    let d = &dg1.d;
+    let t = &dg1.t;
+    let d = &t.d;
     let code = dg1.get(3);
-    let coding_system = match raw::comp_text(raw::component(code, d, 3), d) {
+    let coding_system = match raw::comp_text(raw::component(code, d, 3), t) {
         Some(s) => Some(s),
-        None if coding_method_used => raw::comp_text(raw::component(dg1.get(2), d, 1), d),
+        None if coding_method_used => raw::comp_text(raw::component(dg1.get(2), d, 1), t),
         None => None,
     };
     let priority = raw::component(dg1.get(15), d, 1);
@@ -160,9 +163,9 @@ fn diagnosis(dg1: &Fields<'_>, coding_method_used: bool) -> Diagnosis {
         .ok()
         .and_then(|p| p.trim().parse::<u32>().ok());
     Diagnosis {
-        code: raw::comp_text(raw::component(code, d, 1), d),
+        code: raw::comp_text(raw::component(code, d, 1), t),
         coding_system,
-        diagnosis_type: raw::comp_text(raw::component(dg1.get(6), d, 1), d),
+        diagnosis_type: raw::comp_text(raw::component(dg1.get(6), d, 1), t),
         priority,
     }
 }
@@ -183,7 +186,7 @@ fn upper_id(seg: &Segment<'_>) -> [u8; 3] {
 /// Value of component `n` (subcomponent 1) of raw field `field`.
 #[inline]
 fn comp(f: &Fields<'_>, field: usize, n: usize) -> Option<CompactString> {
-    raw::comp_text(raw::component(f.get(field), &f.d, n), &f.d)
+    raw::comp_text(raw::component(f.get(field), f.d(), n), &f.t)
 }
 
 impl AdtEvent {
@@ -195,7 +198,7 @@ impl AdtEvent {
     pub fn from_message(msg: &Message<'_>) -> Result<AdtEvent, AdtError> {
         let mut segments = msg.segments();
         let msh = segments.next().ok_or(AdtError::MissingMessageType)?;
-        let msh = Fields::of(&msh, true);
+        let msh = Fields::of(&msh, true, 12);
         let message_type = comp(&msh, 9, 1).ok_or(AdtError::MissingMessageType)?;
         if !message_type.eq_ignore_ascii_case("ADT") {
             return Err(AdtError::NotAdt);
@@ -213,7 +216,7 @@ impl AdtEvent {
         let mut merges = Vec::new();
         for seg in segments {
             match &upper_id(&seg) {
-                b"EVN" if evn.is_none() => evn = Some(Fields::of(&seg, false)),
+                b"EVN" if evn.is_none() => evn = Some(Fields::of(&seg, false, 6)),
                 b"PID" => {
                     if patient_seg.is_none() {
                         patient_seg = Some(seg);
@@ -221,21 +224,26 @@ impl AdtEvent {
                     last_pid = Some(seg);
                 }
                 b"PV1" if visit_seg.is_none() => visit_seg = Some(seg),
-                b"DG1" => diagnoses.push(diagnosis(&Fields::of(&seg, false), coding_method_used)),
+                b"DG1" => {
+                    diagnoses.push(diagnosis(&Fields::of(&seg, false, 15), coding_method_used))
+                }
                 b"PR1" => {
                     procedures.count += 1;
-                    if let Some(code) = comp(&Fields::of(&seg, false), 3, 1) {
+                    if let Some(code) = comp(&Fields::of(&seg, false, 3), 3, 1) {
                         procedures.codes.push(code);
                     }
                 }
                 b"MRG" => {
-                    let mrg = Fields::of(&seg, false);
+                    let mrg = Fields::of(&seg, false, 5);
                     let surviving = last_pid
-                        .map(|p| identifiers(Fields::of(&p, false).get(3), &mrg.d))
+                        .map(|p| {
+                            let pid = Fields::of(&p, false, 3);
+                            identifiers(pid.get(3), &pid.t)
+                        })
                         .unwrap_or_default();
                     merges.push(Merge {
                         surviving,
-                        prior_identifiers: identifiers(mrg.get(1), &mrg.d),
+                        prior_identifiers: identifiers(mrg.get(1), &mrg.t),
                         prior_visit: comp(&mrg, 5, 1),
                     });
                 }
@@ -269,8 +277,8 @@ impl AdtEvent {
             message_time: comp(&msh, 7, 1).map(datetime),
             event_recorded: evn_time(2),
             event_occurred: evn_time(6),
-            patient: patient_seg.map(|s| patient(&Fields::of(&s, false))),
-            visit: visit_seg.map(|s| visit(&Fields::of(&s, false))),
+            patient: patient_seg.map(|s| patient(&Fields::of(&s, false, 30))),
+            visit: visit_seg.map(|s| visit(&Fields::of(&s, false, raw::MAX_FIELD))),
             diagnoses,
             procedures,
             merges,

@@ -2,11 +2,13 @@
 //!
 //! [`AdtEvent::from_message`] reads the fields the processor needs out of an
 //! [`hl7::Message`](crate::hl7::Message) into owned, typed values. It is on the hot path (one call
-//! per consumed message): it walks the segments once, splits each segment it reads once
-//! (`adt::raw`), and allocates only the `Vec`s of identifiers, diagnoses, procedure codes and merges
-//! (values are inline [`CompactString`]s). `benches/adt.rs` measures it: about 27k instructions
-//! per typical A03 (callgrind), against about 2k for [`Message::parse`](crate::hl7::Message::parse)
-//! itself, so building the event, not parsing, dominates the per-message cost.
+//! per consumed message): it walks the segments once, splits each segment it reads once and only
+//! up to the last field it reads (`adt::raw`), checks each such segment once for valid UTF-8 and
+//! for the escape character (so most values are sliced out with no per-value decoding), and
+//! allocates only the `Vec`s of identifiers, diagnoses, procedure codes and merges (values are
+//! inline [`CompactString`]s). `benches/adt.rs` measures it: about 26k instructions per typical
+//! A03 (callgrind), against about 2k for [`Message::parse`](crate::hl7::Message::parse) itself,
+//! so building the event, not parsing, dominates the per-message cost.
 //!
 //! # Field positions
 //!

@@ -18,17 +18,66 @@ pub(super) const MAX_FIELD: usize = 45;
 /// The HL7 explicit null.
 const NULL: &[u8] = b"\"\"";
 
+/// How the values of one segment become text: its delimiters and, found once per segment,
+/// whether it is valid UTF-8 and whether it holds the escape character at all.
+///
+/// Most segments are valid UTF-8 without escape sequences; their values are then sliced out of
+/// the segment's `&str` with no per-value validation or escape scan.
+#[derive(Clone, Copy)]
+pub(super) struct Text<'a> {
+    /// The message delimiters.
+    pub(super) d: Delimiters,
+    /// The whole segment.
+    raw: &'a [u8],
+    /// The whole segment as text, when it is valid UTF-8.
+    utf8: Option<&'a str>,
+    /// The segment contains the escape character.
+    escapes: bool,
+}
+
+impl<'a> Text<'a> {
+    fn of(raw: &'a [u8], d: Delimiters) -> Self {
+        Text {
+            d,
+            raw,
+            utf8: std::str::from_utf8(raw).ok(),
+            escapes: d.escape.is_some_and(|e| memchr::memchr(e, raw).is_some()),
+        }
+    }
+
+    /// `part` (a sub-slice of this segment) as `&str`, when the segment is valid UTF-8 and
+    /// `part` starts and ends on character boundaries (always so between ASCII delimiters).
+    /// `None` for a slice that is not part of this segment.
+    #[inline]
+    fn str_of(&self, part: &[u8]) -> Option<&'a str> {
+        let s = self.utf8?;
+        // Offset of `part` in the segment; a slice from elsewhere gives an out-of-range offset
+        // (wrapping) and `get` refuses it. In range, `part` is that very range of the segment.
+        let start = (part.as_ptr() as usize).wrapping_sub(self.raw.as_ptr() as usize);
+        s.get(start..start.checked_add(part.len())?)
+    }
+
+    /// `true` when `part` (a sub-slice of this segment) needs no escape decoding.
+    #[inline]
+    fn plain(&self, part: &[u8]) -> bool {
+        match (self.escapes, self.d.escape) {
+            (true, Some(e)) => !part.contains(&e),
+            _ => true,
+        }
+    }
+}
+
 /// The raw fields of one segment, split once, numbered as in HL7.
 pub(super) struct Fields<'a> {
     raw: &'a [u8],
     /// `starts[k]`: index of the first byte of part `k` of the segment split on the field
-    /// separator (part 0 is the id); [`ABSENT`] when the segment has fewer parts. Only parts up
-    /// to `MAX_FIELD + 1` are located.
+    /// separator (part 0 is the id); [`ABSENT`] when the segment has fewer parts or the part
+    /// lies beyond the last one located (see [`Fields::of`]).
     starts: [u32; MAX_FIELD + 2],
     /// MSH/FHS/BHS: field `n` is part `n - 1` (MSH-1 is the separator itself).
     header: bool,
-    /// The message delimiters.
-    pub(super) d: Delimiters,
+    /// Text decoding for this segment (delimiters included).
+    pub(super) t: Text<'a>,
 }
 
 /// Marks a part the segment does not have.
@@ -46,13 +95,18 @@ fn matches(word: u64, pattern: u64) -> u64 {
 }
 
 impl<'a> Fields<'a> {
-    /// Splits `seg`. For MSH (and FHS/BHS), where MSH-1 is the separator itself, pass
+    /// Splits `seg` up to field `last` (at most [`MAX_FIELD`]); fields beyond it read as
+    /// absent. For MSH (and FHS/BHS), where MSH-1 is the separator itself, pass
     /// `header = true`.
-    pub(super) fn of(seg: &Segment<'a>, header: bool) -> Self {
+    pub(super) fn of(seg: &Segment<'a>, header: bool, last: usize) -> Self {
         let d = *seg.delimiters();
         let raw = seg.raw();
         let mut starts = [ABSENT; MAX_FIELD + 2];
         starts[0] = 0;
+        // Locate parts 1..=limit: the last field read and the start of the next one, which
+        // ends it.
+        let last_part = if header { last.saturating_sub(1) } else { last };
+        let limit = last_part.min(MAX_FIELD) + 1;
         let mut found = 0;
         // Eight bytes at a time: segments run to hundreds of bytes and separators are dense,
         // so neither a byte loop nor a `memchr` call per separator is cheap.
@@ -62,7 +116,7 @@ impl<'a> Fields<'a> {
             match (starts.get_mut(found), u32::try_from(pos + 1)) {
                 (Some(slot), Ok(p)) => {
                     *slot = p;
-                    true
+                    found < limit
                 }
                 _ => false,
             }
@@ -92,11 +146,17 @@ impl<'a> Fields<'a> {
             raw,
             starts,
             header,
-            d,
+            t: Text::of(raw, d),
         }
     }
 
-    /// Raw field `n` (empty when absent, beyond [`MAX_FIELD`], or MSH-1).
+    /// The delimiters.
+    #[inline]
+    pub(super) fn d(&self) -> &Delimiters {
+        &self.t.d
+    }
+
+    /// Raw field `n` (empty when absent, beyond the last field located, or MSH-1).
     #[inline]
     pub(super) fn get(&self, n: usize) -> &'a [u8] {
         let part = match (self.header, n) {
@@ -119,7 +179,7 @@ impl<'a> Fields<'a> {
                 let rest = self.raw.get(start as usize..).unwrap_or_default();
                 let len = rest
                     .iter()
-                    .position(|&b| b == self.d.field)
+                    .position(|&b| b == self.t.d.field)
                     .unwrap_or(rest.len());
                 start as usize + len
             }
@@ -201,36 +261,36 @@ pub(super) fn is_null(raw: &[u8]) -> bool {
     raw == NULL
 }
 
-/// The unescaped text of a raw value, trimmed of spaces and tabs; `None` when empty, blank or
-/// `""`.
+/// The unescaped text of a raw value (a sub-slice of the segment `t` describes), trimmed of
+/// spaces and tabs; `None` when empty, blank or `""`.
 #[inline]
-pub(super) fn text(raw: &[u8], d: &Delimiters) -> Option<CompactString> {
+pub(super) fn text(raw: &[u8], t: &Text<'_>) -> Option<CompactString> {
     let raw = trim_bytes(raw);
     if raw.is_empty() || raw == NULL {
         return None;
     }
-    // Most values are plain ASCII without escape sequences: skip the general decoder.
-    let esc = d.escape;
-    if raw.iter().all(|&b| b.is_ascii() && Some(b) != esc) {
-        if let Ok(s) = std::str::from_utf8(raw) {
+    // Most values are valid UTF-8 without escape sequences: slice them out of the segment's
+    // text, skipping the general decoder.
+    if t.plain(raw) {
+        if let Some(s) = t.str_of(raw) {
             return Some(CompactString::new(s));
         }
     }
-    let value: Cow<'_, str> = hl7::unescape(raw, d);
+    let value: Cow<'_, str> = hl7::unescape(raw, &t.d);
     // Escapes can decode to blanks at the edges (`\.sp\`, `\.br\`).
-    let t = value.trim_matches(|c| c == ' ' || c == '\t');
-    if t.is_empty() {
+    let v = value.trim_matches(|c| c == ' ' || c == '\t');
+    if v.is_empty() {
         None
     } else {
-        Some(CompactString::new(t))
+        Some(CompactString::new(v))
     }
 }
 
 /// Value of subcomponent 1 of a raw component: the value of a primitive component, the
 /// namespace of an HD, the code of a CWE.
 #[inline]
-pub(super) fn comp_text(comp: &[u8], d: &Delimiters) -> Option<CompactString> {
-    text(subcomponent(comp, d, 1), d)
+pub(super) fn comp_text(comp: &[u8], t: &Text<'_>) -> Option<CompactString> {
+    text(subcomponent(comp, &t.d, 1), t)
 }
 
 #[inline]
@@ -256,7 +316,7 @@ mod tests {
         let msg = Message::parse(text.as_bytes()).expect("parses");
         for seg in msg.segments() {
             let header = seg.id().eq_ignore_ascii_case("MSH");
-            let f = Fields::of(&seg, header);
+            let f = Fields::of(&seg, header, MAX_FIELD);
             let first = if header { 3 } else { 1 };
             for n in first..=MAX_FIELD {
                 let want = seg.field(n);
@@ -265,10 +325,10 @@ mod tests {
                 assert_eq!(is_null(got), want.is_null());
                 for c in 1..=4 {
                     let wc = want.component(c);
-                    let gc = component(got, &f.d, c);
+                    let gc = component(got, f.d(), c);
                     assert_eq!(gc, wc.raw(), "{n}.{c} of {text:?}");
                     for s in 1..=3 {
-                        assert_eq!(subcomponent(gc, &f.d, s), wc.subcomponent(s).raw());
+                        assert_eq!(subcomponent(gc, f.d(), s), wc.subcomponent(s).raw());
                     }
                     let want_text = wc
                         .subcomponent(1)
@@ -276,9 +336,9 @@ mod tests {
                         .map(|v| CompactString::new(v.trim_matches([' ', '\t'])))
                         // Padding around `""` still makes an explicit null here.
                         .filter(|v| !v.is_empty() && v != "\"\"");
-                    assert_eq!(comp_text(gc, &f.d), want_text, "{n}.{c} text of {text:?}");
+                    assert_eq!(comp_text(gc, &f.t), want_text, "{n}.{c} text of {text:?}");
                 }
-                let reps: Vec<&[u8]> = repetitions(got, &f.d).collect();
+                let reps: Vec<&[u8]> = repetitions(got, f.d()).collect();
                 let want_reps: Vec<&[u8]> = want.repetitions().map(|r| r.raw()).collect();
                 assert_eq!(reps, want_reps);
             }

@@ -182,7 +182,14 @@ impl Timestamp {
     /// Parses an HL7 TS/DTM value, or one of the lenient vendor formats (module docs).
     /// Surrounding whitespace is ignored. Never panics.
     pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
-        let b = s.trim().as_bytes();
+        // Values usually arrive trimmed: skip the Unicode-aware trim when both ends are
+        // visible ASCII.
+        let visible = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_graphic());
+        let b = if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+            s.as_bytes()
+        } else {
+            s.trim().as_bytes()
+        };
         if b.is_empty() {
             return Err(TimestampError::Empty);
         }
