@@ -123,6 +123,19 @@ largest positive `coefficient × (value − training mean)`.\n",
         a.thresholds.low_below,
         a.thresholds.high_at_or_above
     );
+    if let Some(d) = &a.training_distributions {
+        let _ = writeln!(
+            s,
+            "Drift reference: the artifact stores the training-split distribution of the calibrated score ({} bins, edges at its \
+deciles) — the live monitor's PSI reference (`readmit_model_score_psi`) — and of {}.\n",
+            d.score.fractions.len(),
+            d.features
+                .iter()
+                .map(|(n, _)| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     s.push_str("Candidates tried (grouped 5-fold CV AUROC on the training split):\n\n| candidate | CV AUROC |\n|---|---|\n");
     for (c, v) in &a.params.candidates {
         let _ = writeln!(s, "| {c} | {v:.4} |");
