@@ -95,7 +95,7 @@ fn matches(word: u64, pattern: u64) -> u64 {
 }
 
 impl<'a> Fields<'a> {
-    /// Splits `seg` up to field `last` (at most [`MAX_FIELD`]); fields beyond it read as
+    /// Splits `seg` up to field `last` (at most [`MAX_FIELD`]); fields beyond it may read as
     /// absent. For MSH (and FHS/BHS), where MSH-1 is the separator itself, pass
     /// `header = true`.
     pub(super) fn of(seg: &Segment<'a>, header: bool, last: usize) -> Self {
@@ -107,38 +107,41 @@ impl<'a> Fields<'a> {
         // ends it.
         let last_part = if header { last.saturating_sub(1) } else { last };
         let limit = last_part.min(MAX_FIELD) + 1;
-        let mut found = 0;
+        // Offsets are `u32`: a segment longer than 4 GiB (far beyond any Kafka record) has its
+        // fields located only within the first 4 GiB.
+        let scan = raw
+            .get(..raw.len().min(u32::MAX as usize - 8))
+            .unwrap_or(raw);
         // Eight bytes at a time: segments run to hundreds of bytes and separators are dense,
-        // so neither a byte loop nor a `memchr` call per separator is cheap.
+        // so neither a byte loop nor a `memchr` call per separator is cheap. The limit is
+        // checked per word, not per separator, so up to seven parts beyond it may be located
+        // too (their offsets are right; `get` may use them).
         let pattern = u64::from_le_bytes([d.field; 8]);
-        let mut record = |pos: usize| -> bool {
-            found += 1;
-            match (starts.get_mut(found), u32::try_from(pos + 1)) {
-                (Some(slot), Ok(p)) => {
-                    *slot = p;
-                    found < limit
+        let mut found = 0;
+        let mut chunks = scan.chunks_exact(8);
+        let mut base: u32 = 0;
+        for chunk in chunks.by_ref() {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            let mut hits = matches(word, pattern);
+            while hits != 0 {
+                found += 1;
+                if let Some(slot) = starts.get_mut(found) {
+                    *slot = base + hits.trailing_zeros() / 8 + 1;
                 }
-                _ => false,
+                hits &= hits - 1;
             }
-        };
-        let chunks = raw.chunks_exact(8);
-        let tail = chunks.remainder();
-        let mut base = 0;
-        'scan: {
-            for chunk in chunks {
-                let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-                let mut hits = matches(word, pattern);
-                while hits != 0 {
-                    if !record(base + (hits.trailing_zeros() / 8) as usize) {
-                        break 'scan;
+            if found >= limit {
+                break;
+            }
+            base += 8;
+        }
+        if found < limit {
+            for (i, &b) in (base..).zip(chunks.remainder()) {
+                if b == d.field {
+                    found += 1;
+                    if let Some(slot) = starts.get_mut(found) {
+                        *slot = i + 1;
                     }
-                    hits &= hits - 1;
-                }
-                base += 8;
-            }
-            for (i, &b) in tail.iter().enumerate() {
-                if b == d.field && !record(base + i) {
-                    break 'scan;
                 }
             }
         }
