@@ -209,7 +209,11 @@ async fn sigterm_under_load_commits_everything_finished() {
     fault::wait_committed(&kafka, &s, &ends, Duration::from_secs(90)).await;
     second.sigterm();
     let status = second.wait(Duration::from_secs(30)).await;
-    assert!(matches!(status, Some(st) if st.success()), "{status:?}");
+    assert!(
+        matches!(status, Some(st) if st.success()),
+        "restarted run ends with status 0 on SIGTERM: {status:?}\n{}",
+        second.log_tail(30)
+    );
     eprintln!("SIGTERM after {took:?}; committed at stop {committed_at_stop:?} of {ends:?}");
     let tally = fault::check(
         &kafka,
