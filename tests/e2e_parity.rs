@@ -7,7 +7,9 @@
 //!
 //! Runs on the in-process mock cluster, or on `KAFKA_BOOTSTRAP_SERVERS`. Patients: env
 //! `READMIT_PARITY_PATIENTS` (a number, or `all` for the whole split; default 3000). Skips with
-//! a printed reason when the vendored data file is missing.
+//! a printed reason when the vendored data file is missing. With `all`, the stream's AUROC is
+//! also checked against `readmit evaluate`'s test AUROC (same n, |Δ| ≤ 1e-9); CI runs it so on
+//! tansu.
 
 mod common;
 #[path = "common/e2e.rs"]
@@ -19,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use readmit::alerts::AlertKind;
 use readmit::features::{self, FEATURES};
+use readmit::model::dataset::{self, Split};
+use readmit::model::evaluate::evaluate;
 use readmit::model::metrics::auroc;
 use readmit::model::Scorer;
 use readmit::pipeline::records::OutcomeKind;
@@ -263,4 +267,28 @@ async fn stream_scores_equal_offline_scores_for_every_index_discharge() {
         (auroc_stream - auroc_offline).abs() <= 1e-9,
         "AUROC stream {auroc_stream} vs offline {auroc_offline}"
     );
+    if max_patients().is_none() {
+        // The whole test split: the stream's AUROC is `readmit evaluate`'s test AUROC, over
+        // the same encounters.
+        let data = dataset::load(&data, Some(dataset::EXPECTED_SHA256), None).unwrap();
+        let test = data.split(Split::Test);
+        let probs: Vec<f64> = test
+            .iter()
+            .map(|e| scorer.probability(e.features.values()))
+            .collect();
+        let report = evaluate(&test, &probs);
+        eprintln!(
+            "parity (whole test split): evaluate n {} AUROC {:.9}; stream compared {compared} AUROC {auroc_stream:.9}",
+            report.n, report.auroc
+        );
+        assert_eq!(
+            compared, report.n,
+            "stream index discharges vs evaluate's n"
+        );
+        assert!(
+            (auroc_stream - report.auroc).abs() <= 1e-9,
+            "AUROC stream {auroc_stream} vs readmit evaluate {}",
+            report.auroc
+        );
+    }
 }
