@@ -1,10 +1,13 @@
-//! Broker faults under a simulated stream, on the mock cluster (a real broker in
+//! Broker faults under a simulated stream. On the mock cluster (a real broker in
 //! `KAFKA_BOOTSTRAP_SERVERS` cannot be stopped or made to fail requests from a test, so these
-//! skip there with a printed reason):
+//! skip there with a printed reason), and on a tansu broker the test starts, kills and starts
+//! again itself (`TANSU_BIN`):
 //!
 //! * **outage**: every broker down for 8 s mid-stream — longer than the consumer's request
 //!   timeout (5 s) and its session timeout (6 s), so the group coordinator evicts the member
 //!   and the partitions are re-assigned and restored when the brokers come back;
+//! * **real broker outage**: tansu (SQLite storage) killed for 8 s and restarted on the same
+//!   storage;
 //! * **request errors and round-trip delays**: retriable errors injected into produce, fetch,
 //!   offset-commit, heartbeat and metadata requests, plus disconnects, and 300 ms of
 //!   round-trip delay on every broker for part of the stream.
@@ -18,6 +21,8 @@ mod common;
 mod e2e;
 #[path = "common/fault.rs"]
 mod fault;
+#[path = "common/tansu.rs"]
+mod tansu;
 
 use std::time::Duration;
 
@@ -167,6 +172,69 @@ async fn request_errors_and_round_trip_delays_lose_nothing() {
         &reference,
         &inputs,
         "request errors + 300 ms round trips",
+        1,
+    )
+    .await;
+    tally.assert_clean();
+}
+
+/// A real broker killed (SIGKILL) for 8 s mid-stream and started again on the same storage:
+/// tansu with a SQLite store in a directory of the test's own (`TANSU_BIN`). The service rides
+/// out the outage on librdkafka's reconnects and retries, rejoins the group, and finishes with
+/// nothing lost or wrong. Runs in the mock pass of `cargo test` when `TANSU_BIN` is set; skipped
+/// in the shared-broker pass (it brings its own broker) and without `TANSU_BIN`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tansu_killed_and_restarted_mid_stream() {
+    let Some(bin) = tansu::tansu_bin() else {
+        eprintln!("skipped: set TANSU_BIN to a tansu 0.6 binary to stop and start a real broker");
+        return;
+    };
+    if std::env::var(BOOTSTRAP_ENV).is_ok_and(|b| !b.trim().is_empty()) {
+        eprintln!(
+            "skipped: starts a broker of its own; already run in the pass without {BOOTSTRAP_ENV}"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = tansu::free_port();
+    let broker = tansu::Tansu::start(&bin, dir.path(), port, false);
+    let kafka = TestKafka::external(format!("127.0.0.1:{port}"));
+    let s = e2e::settings(&kafka, "tansu-outage");
+    e2e::create_topics(&kafka, &s, 3).await;
+    let items = fault::simulated(PATIENTS, 13, 0.05);
+    let total = items.len() as i64;
+    let running = e2e::start(&s);
+    let feeder = fault::feed(
+        &kafka,
+        &s.topics.input,
+        items,
+        80,
+        Duration::from_millis(100),
+    );
+    let at = fault::wait_progress(&kafka, &s, 3, total / 4, Duration::from_secs(60)).await;
+    assert!(at >= total / 4, "progress before the outage: {at}");
+    broker.kill();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let _broker = tansu::Tansu::start(&bin, dir.path(), port, false);
+    let inputs = tokio::time::timeout(Duration::from_secs(120), feeder)
+        .await
+        .expect("input produced after the outage")
+        .unwrap();
+    let reference = fault::reference(&s, &inputs);
+    let ends = fault::ends(&inputs);
+    let committed = fault::wait_committed(&kafka, &s, &ends, Duration::from_secs(120)).await;
+    let summary = running.stop().await;
+    eprintln!("tansu outage at {at}/{total}: committed {committed:?} of {ends:?}; {summary:?}");
+    assert!(
+        summary.messages_completed >= inputs.len() as u64,
+        "every input completed at least once: {summary:?}"
+    );
+    let tally = fault::check(
+        &kafka,
+        &s,
+        &reference,
+        &inputs,
+        "broker outage (tansu killed 8 s, restarted)",
         1,
     )
     .await;

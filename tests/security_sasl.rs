@@ -9,9 +9,7 @@
 //! and with `--cert` alone it still serves plaintext. The TLS settings are covered by
 //! tests/security_config.rs (validation, every client's properties, librdkafka loading a CA).
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -23,58 +21,13 @@ use rdkafka::{Offset, TopicPartitionList};
 use readmit::config::{Secret, Settings};
 use readmit::runtime::consumer;
 
+#[path = "common/tansu.rs"]
+mod tansu;
+
+use tansu::{free_port, tansu_bin, Tansu};
+
 const USER: &str = "readmit-svc";
 const PASSWORD: &str = "scram-test-password-4b1e";
-
-fn tansu_bin() -> Option<PathBuf> {
-    let bin = PathBuf::from(std::env::var_os("TANSU_BIN")?);
-    bin.exists().then_some(bin)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A tansu broker on `port`, storing in `dir/tansu.db`; killed on drop.
-struct Tansu(Child);
-
-impl Tansu {
-    fn start(bin: &Path, dir: &Path, port: u16, authentication: bool) -> Self {
-        let url = format!("tcp://127.0.0.1:{port}");
-        let mut cmd = Command::new(bin);
-        cmd.arg("broker")
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if authentication {
-            cmd.arg("--authentication");
-        }
-        let broker = Self(cmd.spawn().expect("start tansu"));
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "tansu did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        broker
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn settings(port: u16, mechanism: &str, password: &str) -> Settings {
     let mut s = Settings::default();

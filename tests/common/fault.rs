@@ -103,7 +103,7 @@ fn item_of(r: SimRecord) -> Item {
 
 /// A producer for test input that accepts records up to [`TEST_MAX_BYTES`].
 ///
-/// On a real broker (`KAFKA_BOOTSTRAP_SERVERS`) every record goes in its own batch: tansu 0.6
+/// On a real broker (`KAFKA_BOOTSTRAP_SERVERS`, or one a test started) every record goes in its own batch: tansu 0.6
 /// returns nothing for a fetch that starts inside a record batch, which is exactly where a
 /// crash or stop in the middle leaves the committed offset (tests/run_restart.rs found it;
 /// Kafka is not affected).
@@ -114,7 +114,7 @@ pub fn input_producer(bootstrap: &str) -> FutureProducer {
         .set("enable.idempotence", "true")
         .set("linger.ms", "2")
         .set("message.max.bytes", TEST_MAX_BYTES.to_string());
-    if std::env::var_os("KAFKA_BOOTSTRAP_SERVERS").is_some() {
+    if super::common::is_real_broker(bootstrap) {
         config.set("linger.ms", "0").set("batch.num.messages", "1");
     }
     config.create().expect("input producer")

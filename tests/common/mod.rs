@@ -34,6 +34,18 @@ use readmit::runtime::{InboundMessage, OutboundRecord, Processed, Processor};
 /// Environment variable naming a real broker to test against instead of the mock.
 pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
 
+/// Bootstrap addresses of real brokers a test started itself ([`TestKafka::external`]).
+static EXTERNAL: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// True when `bootstrap` is a real broker (from [`BOOTSTRAP_ENV`] or [`TestKafka::external`]),
+/// not the in-process mock.
+pub fn is_real_broker(bootstrap: &str) -> bool {
+    std::env::var(BOOTSTRAP_ENV).is_ok_and(|b| !b.trim().is_empty())
+        || EXTERNAL
+            .lock()
+            .is_ok_and(|e| e.iter().any(|b| b == bootstrap))
+}
+
 /// A random name with a readable prefix.
 pub fn unique(prefix: &str) -> String {
     let n: u64 = rand::thread_rng().gen();
@@ -93,6 +105,24 @@ impl TestKafka {
                     bootstrap,
                 }
             }
+        }
+    }
+
+    /// A real broker at `bootstrap` (e.g. one the test started itself).
+    pub fn external(bootstrap: String) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        if let Ok(mut e) = EXTERNAL.lock() {
+            e.push(bootstrap.clone());
+        }
+        Self {
+            mock: None,
+            bootstrap,
         }
     }
 
