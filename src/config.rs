@@ -706,12 +706,15 @@ impl Settings {
     pub fn load_from(sources: Sources) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder();
         if let Some(path) = &sources.default_file {
+            check_file_keys(path)?;
             builder = builder.add_source(config::File::from(path.as_path()).required(false));
         }
         if let Some(path) = &sources.file {
+            check_file_keys(path)?;
             builder = builder.add_source(config::File::from(path.as_path()).required(true));
         }
         let prefix = sources.env_prefix.as_deref().unwrap_or(ENV_PREFIX);
+        check_env_keys(prefix, sources.env.as_ref())?;
         let env = config::Environment::with_prefix(prefix)
             .separator(ENV_SEPARATOR)
             .try_parsing(true)
@@ -725,6 +728,7 @@ impl Settings {
     /// (no default file, no environment), without validating. For checking configuration text
     /// without a file (the `config_load` fuzz target).
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        check_toml_keys(text, "the configuration")?;
         config::Config::builder()
             .add_source(config::File::from_str(text, config::FileFormat::Toml))
             .build()
@@ -918,6 +922,83 @@ impl Settings {
 /// A load error without the source excerpt the TOML parser quotes (`3 | key = "…"` and its
 /// `^` marker): the quoted line may hold a secret (`pseudonym.key`, `kafka.sasl_password`).
 /// The line and column, the reason and the file name stay.
+/// A top-level key or environment-derived key every setting has: a plain name.
+fn plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// The `config` crate reads each top-level key of a file (and each environment variable after
+/// the prefix) as a path expression such as `a.b[3]`; a quoted TOML key like
+/// `'x[-9223372036854775808]'` made it panic with a capacity overflow (found by the
+/// `config_load` fuzz target). Every real section is a plain name, so anything else is refused
+/// here, before the crate sees it. (Keys are names, not values: the message quotes them, cut
+/// to 64 characters.)
+fn check_toml_keys(text: &str, origin: &str) -> Result<(), ConfigError> {
+    // A syntax error is left to the `config` crate, which reports it with line and column.
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let bad: Vec<String> = table
+        .keys()
+        .filter(|k| !plain_key(k))
+        .map(|k| format!("{:?}", k.chars().take(64).collect::<String>()))
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Load(format!(
+            "{origin}: top-level key {} is not a plain name (letters, digits, '_' or '-'); \
+             settings live in sections such as [kafka] and [topics]",
+            bad.join(", ")
+        )))
+    }
+}
+
+/// [`check_toml_keys`] for a file; an unreadable or missing file is left to the `config` crate
+/// (a missing default file is fine, a missing `--config` file is its error to report).
+fn check_file_keys(path: &Path) -> Result<(), ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => check_toml_keys(&text, &path.display().to_string()),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Environment variables `PREFIX__…` must name settings with letters, digits and `_` only.
+fn check_env_keys(
+    prefix: &str,
+    env: Option<&std::collections::HashMap<String, String>>,
+) -> Result<(), ConfigError> {
+    let lead = format!("{prefix}{ENV_SEPARATOR}");
+    let names: Vec<String> = match env {
+        Some(map) => map.keys().cloned().collect(),
+        None => std::env::vars_os()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect(),
+    };
+    let mut bad: Vec<String> = names
+        .into_iter()
+        .filter(|name| {
+            name.get(..lead.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(&lead))
+                && !name[lead.len()..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .collect();
+    bad.sort();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Load(format!(
+            "environment variable(s) {} may contain only letters, digits and '_' after {lead}",
+            bad.join(", ")
+        )))
+    }
+}
+
 fn load_error(e: config::ConfigError) -> ConfigError {
     let text = e.to_string();
     let kept: Vec<&str> = text
@@ -971,6 +1052,53 @@ mod tests {
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         f.write_all(text.as_bytes()).unwrap();
         f
+    }
+
+    /// Regression (config_load fuzz crash): a quoted top-level key the `config` crate would
+    /// read as a path with a huge negative index is refused with an error, from a string, from
+    /// a `--config` file and from the environment; plain sections still load.
+    #[test]
+    fn path_like_keys_are_refused_not_a_panic() {
+        let crash = "'9[-922337203685477588].i'=\"ei\"\n";
+        let err = Settings::from_toml_str(crash).unwrap_err().to_string();
+        assert!(
+            err.contains("top-level key \"9[-922337203685477588].i\" is not a plain name"),
+            "{err}"
+        );
+        let err = Settings::from_toml_str("\"kafka.group_id\" = 1\n[kafka]\ngroup_id = \"g\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("top-level key \"kafka.group_id\""), "{err}");
+
+        let file = toml_file(crash);
+        let err = Settings::load_from(Sources {
+            file: Some(file.path().to_path_buf()),
+            env: env(&[]),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("is not a plain name"), "{err}");
+
+        let err = Settings::load_from(Sources {
+            env: env(&[("READMIT__KAFKA__GROUP_ID[-9]", "x")]),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("READMIT__KAFKA__GROUP_ID[-9]") && err.contains("only letters, digits"),
+            "{err}"
+        );
+
+        let ok = Settings::from_toml_str("[kafka]\ngroup_id = \"g\"\n").unwrap();
+        assert_eq!(ok.kafka.group_id, "g");
+        let ok = Settings::load_from(Sources {
+            env: env(&[("READMIT__KAFKA__GROUP_ID", "from-env")]),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(ok.kafka.group_id, "from-env");
     }
 
     #[test]
