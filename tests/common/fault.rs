@@ -442,10 +442,16 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// The table row, printed to stderr (visible with `--nocapture` and on failure).
+    /// The table row, printed to stderr (visible with `--nocapture` and on failure) and, when
+    /// `FAULT_TABLE` names a file, appended to it (CI prints the table at the end of a run).
     pub fn print(&self) {
-        eprintln!(
-            "FAULT-TABLE | {} | {} | {} | {} | {} | {} |  (outputs expected {}, read {}; index discharges scored {}/{}; state mismatches {})",
+        let broker = match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+            Ok(b) if !b.trim().is_empty() => "real broker",
+            _ if self.fault.contains("tansu") => "real broker",
+            _ => "mock",
+        };
+        let row = format!(
+            "FAULT-TABLE | {} | {broker} | {} | {} | {} | {} | {} |  (outputs expected {}, read {}; index discharges scored {}/{}; state mismatches {})",
             self.fault,
             self.runs,
             self.messages,
@@ -458,6 +464,17 @@ impl Tally {
             self.index_scored.1,
             self.state_mismatches,
         );
+        eprintln!("{row}");
+        if let Some(path) = std::env::var_os("FAULT_TABLE") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "{row}");
+            }
+        }
         for p in self.problems.iter().take(200) {
             eprintln!("  problem: {p}");
         }
