@@ -76,6 +76,15 @@ impl LogSettings {
     }
 
     fn filter(&self) -> Result<EnvFilter, TelemetryError> {
+        // tracing-subscriber 0.3 panics (slices inside a character) on a directive that starts
+        // with a non-ASCII character such as U+2008 (config_load fuzz). Targets, levels and
+        // field names are ASCII, so refuse anything else before it parses.
+        if !self.level.is_ascii() {
+            return Err(TelemetryError::Filter {
+                level: self.level.escape_default().to_string(),
+                reason: "only ASCII characters are allowed".to_string(),
+            });
+        }
         EnvFilter::builder()
             .parse(self.level.trim())
             .map_err(|e| TelemetryError::Filter {
@@ -247,6 +256,23 @@ mod tests {
         };
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.starts_with("log.level (info,readmit=loud)"), "{err}");
+        assert!(subscriber(&settings, Buffer::default(), false).is_err());
+    }
+
+    /// Regression (config_load fuzz crash): a directive starting with a non-ASCII space made
+    /// tracing-subscriber panic; it is now a configuration error naming the key.
+    #[test]
+    fn non_ascii_level_is_an_error_not_a_panic() {
+        let settings = LogSettings {
+            format: LogFormat::Json,
+            level: "nfi,\u{2008}[alerts.interventions]".into(),
+        };
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("log.level (nfi,\\u{2008}[alerts.interventions])"),
+            "{err}"
+        );
+        assert!(err.contains("only ASCII"), "{err}");
         assert!(subscriber(&settings, Buffer::default(), false).is_err());
     }
 
