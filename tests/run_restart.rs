@@ -269,15 +269,32 @@ async fn produce_one_per_batch(
     topic: &str,
     items: &[(Vec<u8>, Vec<u8>)],
 ) -> BTreeMap<i32, i64> {
-    use rdkafka::config::ClientConfig;
-    use rdkafka::producer::{FutureProducer, FutureRecord};
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", kafka.bootstrap_servers())
+    send_all(
+        &one_per_batch_producer(kafka.bootstrap_servers()),
+        topic,
+        items,
+    )
+    .await
+}
+
+/// A producer that sends one record per request (see `produce_one_per_batch`).
+fn one_per_batch_producer(bootstrap: &str) -> rdkafka::producer::FutureProducer {
+    rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
         .set("linger.ms", "0")
         .set("batch.num.messages", "1")
         .create()
-        .expect("producer");
+        .expect("producer")
+}
+
+/// Sends `items` and returns each partition's end offset after them.
+async fn send_all(
+    producer: &rdkafka::producer::FutureProducer,
+    topic: &str,
+    items: &[(Vec<u8>, Vec<u8>)],
+) -> BTreeMap<i32, i64> {
+    use rdkafka::producer::FutureRecord;
     let mut ends = BTreeMap::new();
     let futures: Vec<_> = items
         .iter()
@@ -377,7 +394,24 @@ async fn readmit_run_survives_sigterm_in_the_middle_with_nothing_missing_or_doub
     let first = Service::start(&config, dir.join("run1.log"));
     let ends1 = produce_one_per_batch(&kafka, &s.topics.input, &items[..half]).await;
     e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends1).await;
-    let ends2 = produce_one_per_batch(&kafka, &s.topics.input, &items[half..]).await;
+    // The second half arrives paced (about 2 s in all) while SIGTERM follows the first
+    // commit past the first half: the service cannot have finished it by then, however
+    // fast the machine (an unpaced burst was sometimes all processed before the signal).
+    let bootstrap = kafka.bootstrap_servers().to_string();
+    let input_topic = s.topics.input.clone();
+    let second_half = items[half..].to_vec();
+    let second_producer = tokio::spawn(async move {
+        let producer = one_per_batch_producer(&bootstrap);
+        let mut ends = BTreeMap::new();
+        for chunk in second_half.chunks(20) {
+            for (p, e) in send_all(&producer, &input_topic, chunk).await {
+                let end = ends.entry(p).or_insert(0);
+                *end = e.max(*end);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        ends
+    });
     // SIGTERM as soon as the group has committed some of the second half.
     let partitions = kafka.partition_count(&s.topics.input).await.unwrap();
     let first_half: i64 = ends1.values().sum();
@@ -398,6 +432,7 @@ async fn readmit_run_survives_sigterm_in_the_middle_with_nothing_missing_or_doub
     let (shutdown, run1) = tokio::task::spawn_blocking(move || first.terminate())
         .await
         .unwrap();
+    let ends2 = second_producer.await.unwrap();
 
     // Second run, same group: restores state and finishes the rest.
     let restarted_at = Instant::now();
