@@ -14,7 +14,7 @@ use readmit::model::artifact::{
     ArtifactMetrics, Exclusions, LinearModel, Platt, Thresholds, TrainParams,
 };
 use readmit::model::evaluate::Report;
-use readmit::model::train::{train, TrainOptions};
+use readmit::model::train::{train, ForestParams, TrainOptions};
 use readmit::model::{dataset, Artifact, LinearScorer, ModelError, RiskTier, Scorer};
 
 const COMMITTED: &str = concat!(
@@ -301,9 +301,15 @@ fn training_twice_gives_identical_artifacts() {
     let opts = TrainOptions {
         alphas: vec![10.0],
         folds: 3,
-        // No forest: linfa-ensemble 0.8 bagging is not reproducible even with a fixed-seed RNG
-        // (two fits gave different CV AUROCs), so only the logistic path is byte-checked.
-        forests: vec![],
+        // A small forest too: its CV AUROC is in the artifact, so a forest that fits
+        // differently twice (as linfa-ensemble 0.8's did) fails this test.
+        forests: vec![ForestParams {
+            trees: 4,
+            max_depth: 5,
+            min_weight_leaf: 10.0,
+            bootstrap_proportion: 0.7,
+            feature_proportion: 0.5,
+        }],
         max_iterations: 60,
         row_limit: Some(3_000),
         ..TrainOptions::default()
@@ -320,6 +326,10 @@ fn training_twice_gives_identical_artifacts() {
         .unwrap();
     assert_eq!(a, b);
     assert!(a.contains("\"row_limit\": 3000"));
+    assert!(
+        a.contains("balanced_random_forest(trees=4"),
+        "the forest candidate is in the artifact"
+    );
 }
 
 /// The committed artifact says what was left out and carries the training distributions the

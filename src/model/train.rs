@@ -4,9 +4,10 @@
 //!
 //! Candidates: L2-penalised logistic regression (linfa-logistic, several penalties, on
 //! standardised features; the final gradient norm of every fit is recorded so convergence is
-//! visible) and class-balanced random forests (linfa-ensemble bagging of linfa-trees decision
-//! trees, score = share of trees voting "readmitted"). Every random choice uses a fixed seed, so
-//! training twice gives byte-identical artifacts.
+//! visible) and class-balanced random forests (seeded bagging of linfa-trees decision trees,
+//! score = mean over trees of the leaf's readmitted share; see [`fit_forest`] for why not
+//! linfa-ensemble). Every random choice uses a fixed seed, so training twice gives
+//! byte-identical artifacts.
 //!
 //! The artifact also carries the training distribution of the calibrated score (decile bins)
 //! and of a few key inputs, the reference of the live PSI drift monitor.
@@ -35,7 +36,7 @@ pub struct ForestParams {
     pub trees: usize,
     /// Maximum tree depth.
     pub max_depth: usize,
-    /// Minimum (unweighted) rows per leaf.
+    /// Minimum bootstrap weight (draws) per leaf.
     pub min_weight_leaf: f32,
     /// Share of the balanced rows drawn (with replacement) per tree.
     pub bootstrap_proportion: f64,
@@ -234,46 +235,122 @@ pub fn linear_predictor(m: &LinearModel, e: &Example) -> f64 {
 }
 
 /// Class-balanced random forest: all positives plus as many negatives (the ones with the
-/// smallest hashed encounter ids), bagged linfa decision trees; returns a predictor giving the
-/// share of trees voting "readmitted".
+/// smallest hashed encounter ids), `p.trees` linfa decision trees each fitted on a bootstrap
+/// draw of those rows and a random subset of the features; returns a predictor giving the mean
+/// over trees of the share of readmitted rows (bootstrap-weighted) in the leaf a row falls in.
+///
+/// The bagging is ours rather than linfa-ensemble's because linfa-trees 0.8 picks a leaf's
+/// class by iterating a `HashMap` of class weights, whose order is random per map: a leaf with
+/// as much weight on both classes voted either way, and the pruning that follows every fit
+/// (merging sibling leaves of the same class) merged differently — two fits with the same seed
+/// gave different CV AUROCs. Here the bootstrap becomes sample weights we choose, with a tie
+/// breaker that keeps the two classes' weights apart (with two classes every impurity sum has
+/// two terms and does not depend on the order), and a leaf's score is its readmitted share of
+/// the draws, not the vote — training twice gives the same artifact.
 fn fit_forest(
     rows: &[&Example],
     p: &ForestParams,
 ) -> Result<impl Fn(&[&Example]) -> Vec<f64>, ModelError> {
+    use rand::Rng;
     let pos: Vec<&Example> = rows.iter().copied().filter(|e| e.label).collect();
     let mut neg: Vec<&Example> = rows.iter().copied().filter(|e| !e.label).collect();
     neg.sort_by_key(|e| (fold_of(e.encounter_id, 1 << 30), e.encounter_id));
     neg.truncate(pos.len());
     let bal: Vec<&Example> = pos.into_iter().chain(neg).collect();
+    if bal.is_empty() {
+        return Err(ModelError::Training(
+            "random forest: no readmitted rows to balance against".into(),
+        ));
+    }
     let x = matrix(&bal);
-    let y: Array1<usize> = bal.iter().map(|e| usize::from(e.label)).collect();
-    let ds = DatasetBase::new(x, y);
-    let rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_240_611);
-    let forest = linfa_ensemble::EnsembleLearnerParams::new_fixed_rng(
-        linfa_trees::DecisionTree::params()
-            .max_depth(Some(p.max_depth))
-            .min_weight_leaf(p.min_weight_leaf),
-        rng,
-    )
-    .ensemble_size(p.trees)
-    .bootstrap_proportion(p.bootstrap_proportion)
-    .feature_proportion(p.feature_proportion)
-    .fit(&ds)
-    .map_err(|e| ModelError::Training(e.to_string()))?;
+    let y: Vec<usize> = bal.iter().map(|e| usize::from(e.label)).collect();
+    let n = bal.len();
+    let n_draws = ((n as f64) * p.bootstrap_proportion).ceil() as usize;
+    let n_feat =
+        (((N_FEATURES as f64) * p.feature_proportion).ceil() as usize).clamp(1, N_FEATURES);
+    let params = linfa_trees::DecisionTree::params()
+        .max_depth(Some(p.max_depth))
+        .min_weight_leaf(p.min_weight_leaf);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_240_611);
+    let mut trees = Vec::with_capacity(p.trees);
+    for _ in 0..p.trees {
+        let mut draws = vec![0u32; n];
+        for _ in 0..n_draws {
+            draws[rng.gen_range(0..n)] += 1;
+        }
+        let mut feats = rand::seq::index::sample(&mut rng, N_FEATURES, n_feat).into_vec();
+        feats.sort_unstable();
+        let drawn: Vec<usize> = (0..n).filter(|&i| draws[i] > 0).collect();
+        let sub = x.select(Axis(0), &drawn).select(Axis(1), &feats);
+        let sub_y: Array1<usize> = drawn.iter().map(|&i| y[i]).collect();
+        // Readmitted draws weigh 1 + 2⁻¹¹ (exact in f32 below 8,192 draws) so the two classes
+        // never weigh the same in a leaf; see above for why a tie must not happen.
+        let weights: Array1<f32> = drawn
+            .iter()
+            .map(|&i| draws[i] as f32 * if y[i] == 1 { 1.0 + TIE_BREAK } else { 1.0 })
+            .collect();
+        let tree = params
+            .fit(&DatasetBase::new(sub.clone(), sub_y.clone()).with_weights(weights))
+            .map_err(|e| ModelError::Training(e.to_string()))?;
+        // Each leaf's readmitted share of the bootstrap weight that reached it.
+        let mut leaves: std::collections::HashMap<*const (), (f64, f64)> =
+            std::collections::HashMap::new();
+        for (j, &i) in drawn.iter().enumerate() {
+            let leaf = leaf_of(&tree, sub.row(j));
+            let w = f64::from(draws[i]);
+            let e = leaves.entry(leaf).or_insert((0.0, 0.0));
+            e.0 += w * y[i] as f64;
+            e.1 += w;
+        }
+        trees.push((tree, feats, leaves));
+    }
     Ok(move |rows: &[&Example]| {
         let x = matrix(rows);
-        let mut votes = vec![0.0; rows.len()];
-        for (model, feats) in forest.models.iter().zip(&forest.model_features) {
+        let mut score = vec![0.0; rows.len()];
+        for (tree, feats, leaves) in &trees {
             let sub = x.select(Axis(1), feats);
-            let pred: Array1<usize> = model.predict(&sub);
-            for (v, p) in votes.iter_mut().zip(pred.iter()) {
-                *v += *p as f64;
+            for (s, row) in score.iter_mut().zip(sub.rows()) {
+                // Every leaf holds at least one drawn row (min_weight_leaf ≥ 1), so the lookup
+                // fails only for a tree whose root is a leaf fitted on nothing: score 0.5.
+                let (r, w) = leaves
+                    .get(&leaf_of(tree, row))
+                    .copied()
+                    .unwrap_or((0.5, 1.0));
+                *s += r / w;
             }
         }
-        let k = forest.models.len().max(1) as f64;
-        votes.iter().map(|v| v / k).collect()
+        let k = trees.len().max(1) as f64;
+        score.iter().map(|v| v / k).collect()
     })
 }
+
+/// The leaf `row` reaches in `tree` (its address, stable while the tree lives), following
+/// linfa-trees' own rule: left when the feature is below the split value.
+fn leaf_of(
+    tree: &linfa_trees::DecisionTree<f64, usize>,
+    row: ndarray::ArrayView1<'_, f64>,
+) -> *const () {
+    let mut node = tree.root_node();
+    while !node.is_leaf() {
+        let (feature, split, _) = node.split();
+        let children = node.children();
+        let next = if row[feature] < split {
+            children[0]
+        } else {
+            children[1]
+        };
+        match next {
+            Some(child) => node = child,
+            None => break,
+        }
+    }
+    node as *const _ as *const ()
+}
+
+/// Extra weight of a readmitted draw in the forest's trees: a power of two, so sums of up to
+/// 8,192 draws are exact in f32 and equal class weights need ≥ 2,048 readmitted draws in one
+/// leaf with exactly 1/2,048 more of the others.
+const TIE_BREAK: f32 = 1.0 / 2048.0;
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
