@@ -12,6 +12,7 @@ mod e2e;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use readmit::alerts::AlertKind;
@@ -511,10 +512,25 @@ async fn two_pipelines_in_one_group_share_the_partitions() {
 
     let s = e2e::settings(&kafka, "pair");
     e2e::create_topics(&kafka, &s, 4).await;
-    let a = e2e::start(&s);
-    let b = e2e::start(&s);
-    // Let the group settle on one generation before the input arrives.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (held_a, held_b) = (
+        Arc::new(e2e::Assignment::default()),
+        Arc::new(e2e::Assignment::default()),
+    );
+    let a = e2e::start_observed(&s, held_a.clone());
+    let b = e2e::start_observed(&s, held_b.clone());
+    // The input arrives once the group has settled with both members holding partitions (a
+    // fixed wait was not always enough on tansu: the second member's rebalance came after the
+    // first had done all the work).
+    let waited = std::time::Instant::now();
+    while !(held_a.held() > 0 && held_b.held() > 0 && held_a.held() + held_b.held() == 4) {
+        assert!(
+            waited.elapsed() < Duration::from_secs(90),
+            "the group never settled with both members: {} and {} partitions",
+            held_a.held(),
+            held_b.held()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let ends = e2e::produce_tracked(&kafka, &s.topics.input, &items).await;
     e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends).await;
     let (sa, sb) = (a.stop().await, b.stop().await);

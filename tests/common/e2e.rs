@@ -123,6 +123,48 @@ pub fn start(s: &Settings) -> Running {
     Running { token, handle }
 }
 
+/// Partitions an instance holds right now, from its runtime events (assignments are eager:
+/// a rebalance revokes everything, then assigns).
+#[derive(Default)]
+pub struct Assignment(std::sync::atomic::AtomicI64);
+
+impl Assignment {
+    /// Partitions held now.
+    pub fn held(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl readmit::runtime::RuntimeObserver for Assignment {
+    fn on_event(&self, event: &readmit::runtime::RuntimeEvent) {
+        use readmit::runtime::RuntimeEvent;
+        use std::sync::atomic::Ordering;
+        match event {
+            RuntimeEvent::PartitionsAssigned(v) => {
+                self.0.fetch_add(v.len() as i64, Ordering::SeqCst);
+            }
+            RuntimeEvent::PartitionsRevoked(v) => {
+                self.0.fetch_sub(v.len() as i64, Ordering::SeqCst);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Starts `readmit::service::run` in a task, reporting its assignment to `assignment`.
+pub fn start_observed(s: &Settings, assignment: Arc<Assignment>) -> Running {
+    let scorer: Arc<dyn Scorer> = service::load_scorer(s).expect("model loads");
+    let pipeline = service::build_pipeline(s, scorer).expect("pipeline");
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(service::run(
+        s.clone(),
+        pipeline,
+        token.clone(),
+        Some(assignment),
+    ));
+    Running { token, handle }
+}
+
 /// Produces byte records `(key, payload)` in order (each acknowledged before the next, so the
 /// order within a partition is the given order), optionally to an explicit partition.
 pub async fn produce_bytes(
