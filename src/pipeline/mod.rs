@@ -1369,6 +1369,14 @@ impl Processor for Pipeline {
         let _ = state.restore(key, value);
     }
 
+    fn restored(&self, state: &mut PartitionState, partition: i32) {
+        // The size gauges are otherwise refreshed every SWEEP_EVERY messages: without this a
+        // quiet partition would show no state until then, however much it restored.
+        if let Some(m) = &self.metrics {
+            m.set_state_size(partition, state.len() as u64, state.approx_bytes());
+        }
+    }
+
     fn process(&self, state: &mut PartitionState, msg: &InboundMessage) -> Processed {
         self.handle(state, msg)
     }

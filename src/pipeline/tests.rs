@@ -803,3 +803,65 @@ fn outputs_never_carry_the_mrn_to_unentitled_collaboratives_and_debug_is_redacte
     );
     assert!(!format!("{out:?}").contains("SENTINEL"));
 }
+
+/// The state-size gauges show a restored partition at once, not after `SWEEP_EVERY` messages.
+#[test]
+fn a_restored_partition_reports_its_state_size() {
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(
+        crate::metrics::Metrics::new(
+            &registry,
+            crate::metrics::LabelSets {
+                topics: vec!["adt".into()],
+                collaboratives: vec!["north".into(), "south".into()],
+            },
+        )
+        .unwrap(),
+    );
+    let source = pipeline(KeyCheck::Count);
+    let mut live = PartitionState::default();
+    let mut changelog = Vec::new();
+    for (i, mrn) in ["MRN1", "MRN2", "MRN3"].into_iter().enumerate() {
+        let ed = Msg {
+            trigger: "A04",
+            control: &format!("ED{i}"),
+            mrn,
+            class: "E",
+            visit: &format!("E{i}"),
+            ..Msg::default()
+        };
+        changelog.extend(
+            source
+                .handle(&mut live, &inbound(i as i64, mrn, ed.render()))
+                .deferred,
+        );
+    }
+    let p = pipeline(KeyCheck::Count).with_metrics(metrics, None);
+    let mut restored = p.new_state("adt", 4);
+    for r in &changelog {
+        p.restore(
+            &mut restored,
+            r.key.as_deref().unwrap(),
+            r.payload.as_deref(),
+        );
+    }
+    p.restored(&mut restored, 4);
+    let gauge = |name: &str| {
+        registry
+            .gather()
+            .iter()
+            .find(|f| f.name() == name)
+            .and_then(|f| {
+                f.get_metric()
+                    .iter()
+                    .find(|m| m.get_label().iter().any(|l| l.value() == "4"))
+                    .map(|m| m.get_gauge().get_value())
+            })
+    };
+    assert_eq!(gauge(crate::metrics::names::STATE_PATIENTS), Some(3.0));
+    assert_eq!(
+        gauge(crate::metrics::names::STATE_BYTES),
+        Some(restored.approx_bytes() as f64)
+    );
+    assert!(restored.approx_bytes() > 0);
+}

@@ -318,6 +318,12 @@ pub trait Processor: Send + Sync + 'static {
     /// without a key are skipped by the runtime.
     fn restore(&self, state: &mut Self::State, key: &[u8], value: Option<&[u8]>);
 
+    /// Told once a partition's state is restored, before its first message (for gauges of
+    /// the state's size). Default: nothing.
+    fn restored(&self, state: &mut Self::State, partition: i32) {
+        let _ = (state, partition);
+    }
+
     /// Processes one input message. Changelog records go in [`Processed::deferred`] and
     /// must target the input's partition number
     /// (`OutboundRecord::with_partition(msg.partition)`).

@@ -174,6 +174,7 @@ impl<P: Processor> PartitionTask<P> {
             r = restore => r?,
             _ = self.drain.cancelled() => return Ok(report),
         };
+        self.processor.restored(&mut state, self.partition);
         self.stats.record(RuntimeEvent::Restored(restored.clone()));
         report.restore = Some(restored);
 
