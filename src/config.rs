@@ -631,7 +631,7 @@ impl Default for MonitorConfig {
     fn default() -> Self {
         Self {
             window: 5_000,
-            recompute_every: 10,
+            recompute_every: 250,
             min_psi_scores: 100,
             max_pending: 200_000,
             max_facilities: 50,

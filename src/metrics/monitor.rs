@@ -82,7 +82,7 @@ pub enum MonitorError {
 pub struct MonitorSettings {
     /// Closed discharges (and recent scores, for PSI) kept; default 5,000.
     pub window: usize,
-    /// Recompute AUROC after this many outcomes; default 10.
+    /// Recompute AUROC after this many outcomes; default 250 (the sort it costs showed in profiles at 10).
     pub recompute_every: usize,
     /// Scores needed before PSI is published; default 100.
     pub min_psi_scores: usize,
@@ -96,7 +96,7 @@ impl Default for MonitorSettings {
     fn default() -> Self {
         Self {
             window: 5_000,
-            recompute_every: 10,
+            recompute_every: 250,
             min_psi_scores: 100,
             max_pending: 200_000,
             max_facilities: 50,
@@ -202,7 +202,8 @@ pub fn auroc(samples: &[(f64, bool)]) -> Option<f64> {
         return None;
     }
     let mut sorted: Vec<(f64, bool)> = samples.to_vec();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Unstable is enough: equal scores form one tie group whatever their order.
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // Sum of (1-based, tie-averaged) ranks of the positives.
     let mut rank_sum = 0.0;
     let mut i = 0;
