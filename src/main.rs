@@ -9,6 +9,12 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// mimalloc instead of glibc malloc: the service allocates and frees many small buffers per
+/// message (owned input copies, output records, JSON), and glibc's malloc/free took ~14 % of
+/// its CPU in a `perf` profile of `readmit loadtest` (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "readmit",
