@@ -5,6 +5,8 @@
 //! * `log.level`: an `EnvFilter` directive in `RUST_LOG` syntax, e.g. `info` or
 //!   `info,readmit::runtime=debug,librdkafka=warn`; set it from the environment with
 //!   `READMIT__LOG__LEVEL` (the config layer is the only place that reads the environment).
+//!   Span field values in a directive (`[message{trigger="A03"}]=debug`) match the field's
+//!   `Debug` text literally, never as a regular expression.
 //!
 //! Logs go to stderr, so commands that print results on stdout stay pipeable.
 //!
@@ -85,7 +87,12 @@ impl LogSettings {
                 reason: "only ASCII characters are allowed".to_string(),
             });
         }
+        // Field values in span directives (`[span{field=value}]`) match literally, not as
+        // regular expressions: compiling one into tracing-subscriber's DFA can take gigabytes
+        // (config_load fuzz: a 250-byte `log.level` ran out of 2 GiB), so a config value could
+        // take the service down at start.
         EnvFilter::builder()
+            .with_regex(false)
             .parse(self.level.trim())
             .map_err(|e| TelemetryError::Filter {
                 level: self.level.clone(),
@@ -274,6 +281,47 @@ mod tests {
         );
         assert!(err.contains("only ASCII"), "{err}");
         assert!(subscriber(&settings, Buffer::default(), false).is_err());
+    }
+
+    /// config_load fuzz found a `log.level` whose span-field value, compiled as a regex,
+    /// took more than 2 GiB: field values now match literally, so it is a cheap directive.
+    #[test]
+    fn a_field_value_is_not_compiled_as_a_regex() {
+        let seed = include_str!("../fuzz/seeds/config_load/regression-log-level-regex-blowup.toml");
+        let level = seed
+            .lines()
+            .find_map(|l| l.strip_prefix("level= "))
+            .map(|v| v.trim_matches('"'))
+            .expect("seed has a level");
+        assert!(level.contains("++++++"), "the seed's value: {level}");
+        let settings = LogSettings {
+            format: LogFormat::Json,
+            level: level.into(),
+        };
+        // With regex compilation this ran out of 2 GiB; read literally it is an ordinary
+        // (malformed) directive: a configuration error naming the key, at once.
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.starts_with("log.level ("), "{err}");
+        assert!(subscriber(&settings, Buffer::default(), false).is_err());
+
+        // And a value with regex metacharacters matches only itself (as `Debug` shows it:
+        // a string in quotes).
+        let logged = |value: &str| {
+            let settings = LogSettings {
+                format: LogFormat::Json,
+                level: r#"warn,[partition{topic="adt.e.*"}]=debug"#.into(),
+            };
+            let buffer = Buffer::default();
+            let sub = subscriber(&settings, buffer.clone(), false).unwrap();
+            tracing::subscriber::with_default(sub, || {
+                let span = tracing::info_span!("partition", topic = value);
+                let _guard = span.enter();
+                tracing::debug!("inside");
+            });
+            buffer.text().contains("inside")
+        };
+        assert!(logged("adt.e.*"));
+        assert!(!logged("adt.events"), "the value is not a pattern");
     }
 
     #[test]
