@@ -240,3 +240,32 @@ async fn tansu_killed_and_restarted_mid_stream() {
     .await;
     tally.assert_clean();
 }
+
+/// The harness's answer to a delivery without an offset (an idempotent retry the broker had
+/// already written, as after the tansu kill above): the offset is read back from the topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_whose_offset_the_producer_did_not_report_are_read_back() {
+    let kafka = TestKafka::start(1);
+    let s = e2e::settings(&kafka, "offsets");
+    e2e::create_topics(&kafka, &s, 3).await;
+    let items = fault::simulated(10, 5, 0.0);
+    let produced = fault::produce(
+        kafka.bootstrap_servers(),
+        &s.topics.input,
+        None,
+        &items,
+        None,
+    )
+    .await;
+    assert!(produced.len() > 20);
+    let mut blanked = produced.clone();
+    for i in blanked.iter_mut().step_by(3) {
+        i.offset = -1;
+    }
+    fault::resolve_unknown_offsets(kafka.bootstrap_servers(), &s.topics.input, &mut blanked).await;
+    let key = |i: &fault::Input| (i.partition, i.offset, i.timestamp_ms);
+    assert_eq!(
+        blanked.iter().map(key).collect::<Vec<_>>(),
+        produced.iter().map(key).collect::<Vec<_>>()
+    );
+}

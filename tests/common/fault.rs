@@ -169,8 +169,63 @@ pub async fn produce(
         }
     }
     drain_pending(&mut pending, items, &mut out).await;
+    if out.iter().any(|i| i.offset < 0) {
+        resolve_unknown_offsets(bootstrap, topic, &mut out).await;
+    }
     out.sort_by_key(|i| (i.partition, i.offset));
     out
+}
+
+/// Finds the offsets the producer could not report by reading the records back.
+///
+/// An idempotent producer whose retry of a batch the broker had already written (a broker
+/// killed after writing, before answering) gets "duplicate sequence": the record is stored
+/// once, the delivery succeeds, but its offset is unknown (-1). Every test input has its own
+/// timestamp, so the record read back at that timestamp in that partition is the one.
+pub async fn resolve_unknown_offsets(bootstrap: &str, topic: &str, inputs: &mut [Input]) {
+    let unknown: BTreeSet<(i32, i64)> = inputs
+        .iter()
+        .filter(|i| i.offset < 0)
+        .map(|i| (i.partition, i.timestamp_ms))
+        .collect();
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique("fault-offsets"))
+        .set("enable.auto.commit", "false")
+        .set("fetch.message.max.bytes", TEST_MAX_BYTES.to_string())
+        .create()
+        .expect("offset reader");
+    let mut tpl = TopicPartitionList::new();
+    for p in unknown.iter().map(|(p, _)| *p).collect::<BTreeSet<_>>() {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut found: BTreeMap<(i32, i64), i64> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while found.len() < unknown.len() {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(m)) => {
+                let at = (m.partition(), m.timestamp().to_millis().unwrap_or(-1));
+                if unknown.contains(&at) {
+                    found.entry(at).or_insert(m.offset());
+                }
+            }
+            Ok(Err(e)) => eprintln!("offset reader: {e}"),
+            Err(_) => panic!(
+                "{} of {} inputs with an unknown offset not found in {topic}",
+                unknown.len() - found.len(),
+                unknown.len()
+            ),
+        }
+    }
+    eprintln!(
+        "{} input offset(s) unknown to the producer (duplicate-sequence retries) read back",
+        found.len()
+    );
+    for i in inputs.iter_mut().filter(|i| i.offset < 0) {
+        i.offset = found[&(i.partition, i.timestamp_ms)];
+    }
 }
 
 type PendingSend = (usize, i64, rdkafka::producer::DeliveryFuture);
