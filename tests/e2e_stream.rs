@@ -518,33 +518,61 @@ async fn two_pipelines_in_one_group_share_the_partitions() {
     );
     let a = e2e::start_observed(&s, held_a.clone());
     let b = e2e::start_observed(&s, held_b.clone());
-    // The input arrives once the group has settled with both members holding partitions (a
-    // fixed wait was not always enough on tansu: the second member's rebalance came after the
-    // first had done all the work).
+    // The input arrives once the group has settled: both members holding partitions, all
+    // four assigned, and no change for 5 s (a fixed wait was not always enough on tansu: the
+    // second member's rebalance sometimes came after the first had done all the work).
     let waited = std::time::Instant::now();
-    while !(held_a.held() > 0 && held_b.held() > 0 && held_a.held() + held_b.held() == 4) {
+    let settled = || {
+        (
+            held_a.held() > 0 && held_b.held() > 0 && held_a.held() + held_b.held() == 4,
+            held_a.assignments() + held_b.assignments(),
+        )
+    };
+    let mut stable_since: Option<(std::time::Instant, u64)> = None;
+    loop {
+        let (both, generation) = settled();
+        match stable_since {
+            Some((since, g)) if both && g == generation => {
+                if since.elapsed() >= Duration::from_secs(5) {
+                    break;
+                }
+            }
+            _ => stable_since = both.then(|| (std::time::Instant::now(), generation)),
+        }
         assert!(
-            waited.elapsed() < Duration::from_secs(90),
+            waited.elapsed() < Duration::from_secs(120),
             "the group never settled with both members: {} and {} partitions",
             held_a.held(),
             held_b.held()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let assignments_before = settled().1;
     let ends = e2e::produce_tracked(&kafka, &s.topics.input, &items).await;
     e2e::wait_committed(&kafka, &s.kafka.group_id, &s.topics.input, &ends).await;
+    // Before the stops, which rebalance the group themselves.
+    let assignments_after = settled().1;
     let (sa, sb) = (a.stop().await, b.stop().await);
     assert!(
         sa.messages_completed > 0 && sb.messages_completed > 0,
         "both worked: {sa:?} {sb:?}"
     );
-    assert_eq!(
-        sa.messages_completed + sb.messages_completed,
-        items.len() as u64
-    );
+    let completed = sa.messages_completed + sb.messages_completed;
+    if assignments_after == assignments_before {
+        // No rebalance while the input flowed: every message processed exactly once.
+        assert_eq!(completed, items.len() as u64);
+    } else {
+        // A rebalance mid-stream (seen on tansu): at least once, and the outputs compared
+        // below must still equal the single instance's.
+        eprintln!(
+            "rebalance during the stream: {completed} completions for {} messages",
+            items.len()
+        );
+        assert!(completed >= items.len() as u64);
+    }
     assert_eq!(
         e2e::merged_outcomes(&sa, &sb).values().sum::<u64>(),
-        items.len() as u64
+        completed
     );
     let got = features_by_visit(&read_scores(&kafka, &s).await);
     let index = index_visits(&records);

@@ -126,12 +126,17 @@ pub fn start(s: &Settings) -> Running {
 /// Partitions an instance holds right now, from its runtime events (assignments are eager:
 /// a rebalance revokes everything, then assigns).
 #[derive(Default)]
-pub struct Assignment(std::sync::atomic::AtomicI64);
+pub struct Assignment(std::sync::atomic::AtomicI64, std::sync::atomic::AtomicU64);
 
 impl Assignment {
     /// Partitions held now.
     pub fn held(&self) -> i64 {
         self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Assignments received so far (one per rebalance that gave this instance partitions).
+    pub fn assignments(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -142,6 +147,7 @@ impl readmit::runtime::RuntimeObserver for Assignment {
         match event {
             RuntimeEvent::PartitionsAssigned(v) => {
                 self.0.fetch_add(v.len() as i64, Ordering::SeqCst);
+                self.1.fetch_add(1, Ordering::SeqCst);
             }
             RuntimeEvent::PartitionsRevoked(v) => {
                 self.0.fetch_sub(v.len() as i64, Ordering::SeqCst);
