@@ -53,10 +53,10 @@ use crate::state::{
 };
 use records::{OutcomeKind, OutcomeRecord, RiskScoreRecord, Source, RECORD_SCHEMA_VERSION};
 
-/// Dead-letter header: error kind (closed set, e.g. `bad_delimiters`, `missing_patient_id`).
 /// Buffer reserved for one risk-score record's JSON (typical: ~2.5 KiB).
 const AUDIT_RECORD_BYTES: usize = 4096;
 
+/// Dead-letter header: error kind (closed set, e.g. `bad_delimiters`, `missing_patient_id`).
 pub const DLQ_KIND: &str = "readmit.error.kind";
 /// Dead-letter header: segment the error is about, when known.
 pub const DLQ_SEGMENT: &str = "readmit.error.segment";
@@ -349,6 +349,11 @@ impl Pipeline {
         }
         let closed = state.sweep_closed_windows();
         self.observe_closed(&closed);
+        self.report_state_size(state, partition);
+    }
+
+    /// Sets the partition's state-size gauges (one pass over its patients).
+    fn report_state_size(&self, state: &PartitionState, partition: i32) {
         if let Some(m) = &self.metrics {
             m.set_state_size(partition, state.len() as u64, state.approx_bytes());
         }
@@ -1372,9 +1377,7 @@ impl Processor for Pipeline {
     fn restored(&self, state: &mut PartitionState, partition: i32) {
         // The size gauges are otherwise refreshed every SWEEP_EVERY messages: without this a
         // quiet partition would show no state until then, however much it restored.
-        if let Some(m) = &self.metrics {
-            m.set_state_size(partition, state.len() as u64, state.approx_bytes());
-        }
+        self.report_state_size(state, partition);
     }
 
     fn process(&self, state: &mut PartitionState, msg: &InboundMessage) -> Processed {
