@@ -289,14 +289,15 @@ fn fit_forest(
             .iter()
             .map(|&i| draws[i] as f32 * if y[i] == 1 { 1.0 + TIE_BREAK } else { 1.0 })
             .collect();
+        let ds = DatasetBase::new(sub, sub_y).with_weights(weights);
         let tree = params
-            .fit(&DatasetBase::new(sub.clone(), sub_y.clone()).with_weights(weights))
+            .fit(&ds)
             .map_err(|e| ModelError::Training(e.to_string()))?;
         // Each leaf's readmitted share of the bootstrap weight that reached it.
         let mut leaves: std::collections::HashMap<*const (), (f64, f64)> =
             std::collections::HashMap::new();
         for (j, &i) in drawn.iter().enumerate() {
-            let leaf = leaf_of(&tree, sub.row(j));
+            let leaf = leaf_of(&tree, ds.records.row(j));
             let w = f64::from(draws[i]);
             let e = leaves.entry(leaf).or_insert((0.0, 0.0));
             e.0 += w * y[i] as f64;
