@@ -13,7 +13,7 @@ use readmit::config::{Secret, Settings};
 use readmit::model::scorer::LinearScorer;
 use readmit::model::Scorer;
 use readmit::pipeline::records::{OutcomeRecord, RiskScoreRecord};
-use readmit::runtime::RunSummary;
+use readmit::runtime::{RunSummary, RuntimeObserver};
 use readmit::service::{self, ServiceError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -116,11 +116,7 @@ impl Running {
 
 /// Starts `readmit::service::run` in a task.
 pub fn start(s: &Settings) -> Running {
-    let scorer: Arc<dyn Scorer> = service::load_scorer(s).expect("model loads");
-    let pipeline = service::build_pipeline(s, scorer).expect("pipeline");
-    let token = CancellationToken::new();
-    let handle = tokio::spawn(service::run(s.clone(), pipeline, token.clone(), None));
-    Running { token, handle }
+    start_with(s, None)
 }
 
 /// Partitions an instance holds right now, from its runtime events (assignments are eager:
@@ -140,7 +136,7 @@ impl Assignment {
     }
 }
 
-impl readmit::runtime::RuntimeObserver for Assignment {
+impl RuntimeObserver for Assignment {
     fn on_event(&self, event: &readmit::runtime::RuntimeEvent) {
         use readmit::runtime::RuntimeEvent;
         use std::sync::atomic::Ordering;
@@ -159,15 +155,14 @@ impl readmit::runtime::RuntimeObserver for Assignment {
 
 /// Starts `readmit::service::run` in a task, reporting its assignment to `assignment`.
 pub fn start_observed(s: &Settings, assignment: Arc<Assignment>) -> Running {
+    start_with(s, Some(assignment))
+}
+
+fn start_with(s: &Settings, observer: Option<Arc<dyn RuntimeObserver>>) -> Running {
     let scorer: Arc<dyn Scorer> = service::load_scorer(s).expect("model loads");
     let pipeline = service::build_pipeline(s, scorer).expect("pipeline");
     let token = CancellationToken::new();
-    let handle = tokio::spawn(service::run(
-        s.clone(),
-        pipeline,
-        token.clone(),
-        Some(assignment),
-    ));
+    let handle = tokio::spawn(service::run(s.clone(), pipeline, token.clone(), observer));
     Running { token, handle }
 }
 
