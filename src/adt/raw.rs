@@ -36,12 +36,26 @@ pub(super) struct Text<'a> {
 }
 
 impl<'a> Text<'a> {
-    fn of(raw: &'a [u8], d: Delimiters) -> Self {
+    /// `header`: MSH/FHS/BHS, whose field 2 (the encoding characters, never unescaped)
+    /// holds the escape character itself; the search for escapes starts after it.
+    fn of(raw: &'a [u8], d: Delimiters, header: bool) -> Self {
+        let values = if header {
+            // `MSH|^~\&|…`: the values start after the separator that closes MSH-2.
+            let after_enc = raw
+                .get(4..)
+                .and_then(|rest| rest.iter().position(|&b| b == d.field))
+                .map_or(raw.len(), |p| p + 4);
+            raw.get(after_enc..).unwrap_or_default()
+        } else {
+            raw
+        };
         Text {
             d,
             raw,
             utf8: std::str::from_utf8(raw).ok(),
-            escapes: d.escape.is_some_and(|e| memchr::memchr(e, raw).is_some()),
+            escapes: d
+                .escape
+                .is_some_and(|e| memchr::memchr(e, values).is_some()),
         }
     }
 
@@ -149,7 +163,7 @@ impl<'a> Fields<'a> {
             raw,
             starts,
             header,
-            t: Text::of(raw, d),
+            t: Text::of(raw, d, header),
         }
     }
 

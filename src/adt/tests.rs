@@ -314,6 +314,22 @@ fn patient_fields_and_key_choice() {
 }
 
 #[test]
+fn msh_values_are_unescaped_though_msh_2_holds_the_escape_character() {
+    // MSH-2 is the only place the escape character appears in most headers: it must not be
+    // taken for an escape sequence, and escapes in later MSH fields must still be decoded.
+    let e = ok("MSH|^~\\&|A\\T\\B|F\\S\\1|||20260101||ADT^A01|C\\F\\9|P|2.5\r");
+    assert_eq!(e.sending_application.as_deref(), Some("A&B"));
+    assert_eq!(e.sending_facility.as_deref(), Some("F^1"));
+    assert_eq!(e.control_id.as_deref(), Some("C|9"));
+    let e = ok("MSH|^~\\&|APP|FAC|||20260101||ADT^A01|C9|P|2.5\r");
+    assert_eq!(e.sending_application.as_deref(), Some("APP"));
+    // Custom delimiters, escape character `!` in MSH-2 only, then in a value.
+    let e = ok("MSH#*~!&#A!T!B#FAC###20260101##ADT*A01#C9#P#2.5\r");
+    assert_eq!(e.sending_application.as_deref(), Some("A&B"));
+    assert_eq!(e.message_type.as_str(), "ADT");
+}
+
+#[test]
 fn values_are_unescaped_and_trimmed() {
     let e = ok(&format!("{MSH_A03}pid|1||  M\\T\\1  ^^^HOSP^MR||||| \r"));
     let p = e.patient.expect("lower-case pid is found");

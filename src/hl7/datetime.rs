@@ -193,17 +193,24 @@ impl Timestamp {
         if b.is_empty() {
             return Err(TimestampError::Empty);
         }
+        // The leading digits decide the format (one pass instead of searching for `/`):
+        // `YYYY-MM-DD…` is ISO, digits then `/` the US form, anything else HL7. A value with a
+        // `/` later on is still tried as the US form when it is not HL7 (as before).
+        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
         if b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-') {
             Self::parse_iso(b)
-        } else if b.contains(&b'/') {
+        } else if b.get(n) == Some(&b'/') {
             Self::parse_us(b)
         } else {
-            Self::parse_hl7(b)
+            match Self::parse_hl7(b, n) {
+                Err(_) if b.contains(&b'/') => Self::parse_us(b),
+                r => r,
+            }
         }
     }
 
-    fn parse_hl7(b: &[u8]) -> Result<Timestamp, TimestampError> {
-        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    /// `n`: the number of leading ASCII digits of `b`.
+    fn parse_hl7(b: &[u8], n: usize) -> Result<Timestamp, TimestampError> {
         let precision = match n {
             4 => Precision::Year,
             6 => Precision::Month,
@@ -213,27 +220,26 @@ impl Timestamp {
             14 => Precision::Second,
             _ => return Err(TimestampError::Format),
         };
-        let mut pos = 0;
-        let mut part = |len: usize, need: bool| -> u32 {
-            if need {
-                digits(b, &mut pos, len).unwrap_or(0)
-            } else {
-                0
+        // The first `n` bytes are digits: read the two-digit parts straight from them (0
+        // past the precision given).
+        let two = |at: usize| -> u8 {
+            match b.get(at..at + 2) {
+                Some(&[hi, lo]) if at + 2 <= n => (hi - b'0') * 10 + (lo - b'0'),
+                _ => 0,
             }
         };
-        let year = part(4, true);
-        let month = part(2, n >= 6);
-        let day = part(2, n >= 8);
-        let hour = part(2, n >= 10);
-        let minute = part(2, n >= 12);
-        let second = part(2, n >= 14);
+        let year = b
+            .get(..4)
+            .unwrap_or_default()
+            .iter()
+            .fold(0u16, |v, &c| v * 10 + u16::from(c - b'0'));
         let mut ts = Timestamp {
-            year: year as u16,
-            month: if n >= 6 { month as u8 } else { 1 },
-            day: if n >= 8 { day as u8 } else { 1 },
-            hour: hour as u8,
-            minute: minute as u8,
-            second: second as u8,
+            year,
+            month: if n >= 6 { two(4) } else { 1 },
+            day: if n >= 8 { two(6) } else { 1 },
+            hour: two(8),
+            minute: two(10),
+            second: two(12),
             nanos: 0,
             precision,
             offset_minutes: None,
