@@ -12,6 +12,10 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use readmit::hl7::{split_messages, Message, Timestamp};
 
+/// The `readmit` binary's allocator, so allocation costs what it costs in the service.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MSH: &str = "MSH|^~\\&|EPICADT|GENHOSP^2.16.840.1.113883.3.72^ISO|READMIT|COLLAB|20260105101500-0500||ADT^A03^ADT_A03|MSG-000123456|P|2.5.1|||AL|NE||UNICODE UTF-8\r";
 const EVN: &str = "EVN|A03|20260105101500-0500|||OP123^Nurse^Nancy|20260105100000-0500|GENHOSP\r";
 const PID: &str = "PID|1||MRN00123456^^^GENHOSP^MR~999887777^^^SSA^SS||Doe^Jane^Q^^^^L||19480317|F||2106-3^White^CDCREC|123 Main St^Apt 4^Springfield^MA^01105^USA^H^^25013||^PRN^PH^^1^413^5551234|||M^Married|CHR|ACCT7788990^^^GENHOSP^AN|||||||||||N\r";

@@ -25,6 +25,10 @@ use readmit::pipeline::{Pipeline, PipelineOptions};
 use readmit::runtime::InboundMessage;
 use readmit::state::{self, Change, EncounterClass, PartitionState};
 
+/// The `readmit` binary's allocator, so allocation costs what it costs in the service.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const A03: &str = concat!(
     "MSH|^~\\&|EPICADT|GENHOSP^2.16.840.1.113883.3.72^ISO|READMIT|COLLAB|20260105101500-0500||ADT^A03^ADT_A03|MSG-000123456|P|2.5.1|||AL|NE||UNICODE UTF-8\r",
     "EVN|A03|20260105101500-0500|||OP123^Nurse^Nancy|20260105100000-0500|GENHOSP\r",

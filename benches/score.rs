@@ -8,6 +8,10 @@ use readmit::features::icd::DxCode;
 use readmit::features::{extract, Diagnosis, Discharge, History};
 use readmit::model::{LinearScorer, Scorer};
 
+/// The `readmit` binary's allocator, so allocation costs what it costs in the service.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn discharge() -> (Discharge, History) {
     let dx = |p, c| Diagnosis {
         priority: p,

@@ -6,6 +6,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use readmit::features::dataset::DatasetRow;
 use readmit::simulate::{SimConfig, Simulator};
 
+/// The `readmit` binary's allocator, so allocation costs what it costs in the service.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rows() -> Vec<DatasetRow> {
     let labels = ["<30", ">30", "NO", "NO"];
     (0..2_000u64)

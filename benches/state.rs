@@ -7,6 +7,10 @@ use readmit::state::{
     encode, Change, EncounterClass, PartitionState, PatientHistory, ScoredDischarge, DAY,
 };
 
+/// The `readmit` binary's allocator, so allocation costs what it costs in the service.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const T0: u32 = 28_000_000;
 
 /// A typical simulated patient: four encounters of the prior year, eight message IDs, one
