@@ -42,6 +42,96 @@ pub const MANAGED_LIBRDKAFKA_KEYS: &[&str] = &[
     "partition.assignment.strategy",
 ];
 
+/// What kind of librdkafka client a set of properties is for: pass-through properties that
+/// apply only to the other kind are left out (librdkafka would log a `CONFWARN` for each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// A consumer (the group consumer, the changelog restore, the demo's watcher).
+    Consumer,
+    /// A producer.
+    Producer,
+    /// An admin client (topic creation, metadata): gets neither kind's own properties.
+    Admin,
+}
+
+/// Consumer-only librdkafka properties (`C` in librdkafka 2.12's CONFIGURATION.md).
+const CONSUMER_ONLY_LIBRDKAFKA_KEYS: &[&str] = &[
+    "group.id",
+    "group.instance.id",
+    "partition.assignment.strategy",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "group.protocol.type",
+    "group.protocol",
+    "group.remote.assignor",
+    "coordinator.query.interval.ms",
+    "max.poll.interval.ms",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "enable.auto.offset.store",
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "fetch.wait.max.ms",
+    "fetch.queue.backoff.ms",
+    "fetch.message.max.bytes",
+    "max.partition.fetch.bytes",
+    "fetch.max.bytes",
+    "fetch.min.bytes",
+    "fetch.error.backoff.ms",
+    "offset.store.method",
+    "isolation.level",
+    "enable.partition.eof",
+    "check.crcs",
+    "auto.commit.enable",
+    "auto.offset.reset",
+    "offset.store.path",
+    "offset.store.sync.interval.ms",
+    "consume.callback.max.messages",
+];
+
+/// Producer-only librdkafka properties (`P` in librdkafka 2.12's CONFIGURATION.md).
+const PRODUCER_ONLY_LIBRDKAFKA_KEYS: &[&str] = &[
+    "transactional.id",
+    "transaction.timeout.ms",
+    "enable.idempotence",
+    "enable.gapless.guarantee",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "queue.buffering.max.ms",
+    "linger.ms",
+    "message.send.max.retries",
+    "retries",
+    "queue.buffering.backpressure.threshold",
+    "compression.codec",
+    "compression.type",
+    "compression.level",
+    "batch.num.messages",
+    "batch.size",
+    "delivery.report.only.error",
+    "sticky.partitioning.linger.ms",
+    "request.required.acks",
+    "acks",
+    "request.timeout.ms",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "queuing.strategy",
+    "produce.offset.report",
+    "partitioner",
+];
+
+impl ClientKind {
+    /// Whether a (normalised) librdkafka property applies to this kind of client.
+    pub fn takes(self, key: &str) -> bool {
+        let consumer_only = CONSUMER_ONLY_LIBRDKAFKA_KEYS.contains(&key);
+        let producer_only = PRODUCER_ONLY_LIBRDKAFKA_KEYS.contains(&key);
+        match self {
+            ClientKind::Consumer => !producer_only,
+            ClientKind::Producer => !consumer_only,
+            ClientKind::Admin => !consumer_only && !producer_only,
+        }
+    }
+}
+
 /// Configuration errors: loading/deserialising failed, or validation found bad settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -145,8 +235,10 @@ pub struct KafkaSettings {
     pub ssl_key_location: Option<PathBuf>,
     /// `ssl.key.password` (secret).
     pub ssl_key_password: Option<Secret>,
-    /// Extra librdkafka properties passed to every client. Keys may use `_` for `.`
-    /// (so they can be set from the environment): `socket_keepalive_enable` means
+    /// Extra librdkafka properties passed to every client they apply to (consumer-only ones
+    /// such as `fetch.wait.max.ms` go to the consumers, producer-only ones to the producer,
+    /// the rest to every client; see [`ClientKind`]). Keys may use `_` for `.` (so they can
+    /// be set from the environment): `socket_keepalive_enable` means
     /// `socket.keepalive.enable`. Keys in [`MANAGED_LIBRDKAFKA_KEYS`] are rejected.
     pub librdkafka: BTreeMap<String, String>,
 }
@@ -172,9 +264,9 @@ impl Default for KafkaSettings {
 }
 
 impl KafkaSettings {
-    /// librdkafka properties common to every client: bootstrap, security, pass-through map.
-    /// Pass-through keys have `_` turned into `.`.
-    pub fn client_properties(&self) -> Vec<(String, String)> {
+    /// librdkafka properties of a client of `kind`: bootstrap, security, and the pass-through
+    /// map's keys that apply to `kind` ([`ClientKind::takes`]), with `_` turned into `.`.
+    pub fn client_properties(&self, kind: ClientKind) -> Vec<(String, String)> {
         let mut props = vec![(
             "bootstrap.servers".to_string(),
             self.bootstrap_servers.clone(),
@@ -205,7 +297,10 @@ impl KafkaSettings {
                 .map(|s| s.expose().to_string()),
         );
         for (k, v) in &self.librdkafka {
-            props.push((librdkafka_key(k), v.clone()));
+            let key = librdkafka_key(k);
+            if kind.takes(&key) {
+                props.push((key, v.clone()));
+            }
         }
         props
     }
@@ -1295,7 +1390,7 @@ mod tests {
             ..Sources::default()
         })
         .unwrap();
-        let props = s.kafka.client_properties();
+        let props = s.kafka.client_properties(ClientKind::Producer);
         assert!(props.contains(&("socket.keepalive.enable".to_string(), "true".to_string())));
     }
 }
@@ -1326,7 +1421,7 @@ mod security_and_monitor_tests {
     fn sasl_ssl_with_scram_is_valid_and_passes_through() {
         let s = scram();
         assert_eq!(problems(&s), Vec::<String>::new());
-        let props = s.kafka.client_properties();
+        let props = s.kafka.client_properties(ClientKind::Admin);
         for (k, v) in [
             ("security.protocol", "SASL_SSL"),
             ("sasl.mechanism", "SCRAM-SHA-512"),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use readmit::config::{ConfigError, Secret, Settings, Sources};
+use readmit::config::{ClientKind, ConfigError, Secret, Settings, Sources};
 use readmit::runtime::consumer;
 use readmit::service;
 
@@ -340,7 +340,10 @@ fn tls_and_sasl_settings_reach_the_consumer_producer_restore_and_admin_clients()
         ("group consumer", consumer::group_consumer_config(&s)),
         ("producer", consumer::producer_config(&s)),
         ("restore consumer", consumer::restore_consumer_config(&s)),
-        ("admin", consumer::base_config(&s, "admin")),
+        (
+            "admin",
+            consumer::base_config(&s, "admin", ClientKind::Admin),
+        ),
     ];
     for (role, c) in &configs {
         assert_eq!(

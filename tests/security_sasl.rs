@@ -18,7 +18,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use readmit::config::{Secret, Settings};
+use readmit::config::{ClientKind, Secret, Settings};
 use readmit::runtime::consumer;
 
 #[path = "common/tansu.rs"]
@@ -97,9 +97,10 @@ async fn scram_credentials_from_settings_authenticate_every_client_and_a_wrong_p
 
     // Admin, producer and consumer, each built by the runtime's config functions.
     let topic = format!("sasl-{port}");
-    let admin: AdminClient<DefaultClientContext> = consumer::base_config(&good, "admin")
-        .create()
-        .expect("admin client");
+    let admin: AdminClient<DefaultClientContext> =
+        consumer::base_config(&good, "admin", ClientKind::Admin)
+            .create()
+            .expect("admin client");
     let created = admin
         .create_topics(
             [&NewTopic::new(&topic, 1, TopicReplication::Fixed(1))],

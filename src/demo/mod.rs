@@ -32,7 +32,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{Alert, Collaborative, Routing, Rule, Tier};
-use crate::config::{Secret, Settings};
+use crate::config::{ClientKind, Secret, Settings};
 use crate::metrics::{
     ALERTS_PUBLISHED_TOTAL, END_TO_END_LATENCY_SECONDS, MESSAGES_CONSUMED_TOTAL,
     MESSAGES_OUTCOME_TOTAL, PARTITIONS_ASSIGNED,
@@ -272,12 +272,13 @@ fn latency_quantile(registry: &Registry, q: f64) -> Option<f64> {
 
 /// Creates the per-collaborative alert topics (the runtime's own check covers the others).
 async fn create_alert_topics(settings: &Settings, topics: &[String]) -> Result<(), DemoError> {
-    let admin: AdminClient<DefaultClientContext> = runtime::consumer::base_config(settings, "demo")
-        .create()
-        .map_err(|source| DemoError::Kafka {
-            what: "admin client",
-            source,
-        })?;
+    let admin: AdminClient<DefaultClientContext> =
+        runtime::consumer::base_config(settings, "demo", ClientKind::Admin)
+            .create()
+            .map_err(|source| DemoError::Kafka {
+                what: "admin client",
+                source,
+            })?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| NewTopic::new(t, PARTITIONS, TopicReplication::Fixed(1)))
@@ -316,14 +317,15 @@ async fn simulate(
         ..SimConfig::default()
     };
     let sim = Simulator::new(config, &rows)?;
-    let producer: FutureProducer = runtime::consumer::base_config(&settings, "demo-simulator")
-        .set("linger.ms", "5")
-        .set("enable.idempotence", "true")
-        .create()
-        .map_err(|source| DemoError::Kafka {
-            what: "simulator producer",
-            source,
-        })?;
+    let producer: FutureProducer =
+        runtime::consumer::base_config(&settings, "demo-simulator", ClientKind::Producer)
+            .set("linger.ms", "5")
+            .set("enable.idempotence", "true")
+            .create()
+            .map_err(|source| DemoError::Kafka {
+                what: "simulator producer",
+                source,
+            })?;
     let topic = settings.topics.input.clone();
     let start = Instant::now();
     let mut in_flight = std::collections::VecDeque::new();
@@ -530,14 +532,15 @@ pub async fn run(
     ));
 
     // The watcher: reads alerts, audit and DLQ topics from the beginning (no group).
-    let watcher: StreamConsumer = runtime::consumer::base_config(&settings, "demo-watcher")
-        .set("group.id", format!("{}-watcher", settings.kafka.group_id))
-        .set("enable.auto.commit", "false")
-        .create()
-        .map_err(|source| DemoError::Kafka {
-            what: "watcher consumer",
-            source,
-        })?;
+    let watcher: StreamConsumer =
+        runtime::consumer::base_config(&settings, "demo-watcher", ClientKind::Consumer)
+            .set("group.id", format!("{}-watcher", settings.kafka.group_id))
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|source| DemoError::Kafka {
+                what: "watcher consumer",
+                source,
+            })?;
     let mut tpl = TopicPartitionList::new();
     let mut watched: Vec<String> = alert_topics.clone();
     watched.push(settings.topics.risk_scores.clone());

@@ -11,7 +11,7 @@ use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord, Pr
 
 use super::workload::LoadRecord;
 use super::{LoadError, Progress};
-use crate::config::Settings;
+use crate::config::{ClientKind, Settings};
 use crate::runtime;
 
 /// Where the harness runs: its own mock cluster, or a broker given on the command line.
@@ -79,7 +79,7 @@ impl Broker {
             return Ok(());
         }
         let admin: AdminClient<DefaultClientContext> =
-            runtime::consumer::base_config(settings, "loadtest-admin")
+            runtime::consumer::base_config(settings, "loadtest-admin", ClientKind::Admin)
                 .create()
                 .map_err(|source| LoadError::Kafka {
                     what: "admin client",
@@ -127,7 +127,7 @@ pub fn now_us() -> i64 {
 /// The load generator's producer: acks=all and idempotent like the service, no linger (a
 /// lingering generator would add its own wait to every latency) and no compression.
 fn generator(settings: &Settings, linger_ms: u64) -> Result<FutureProducer, LoadError> {
-    runtime::consumer::base_config(settings, "loadtest-generator")
+    runtime::consumer::base_config(settings, "loadtest-generator", ClientKind::Producer)
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", linger_ms.to_string())

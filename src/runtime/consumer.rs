@@ -17,15 +17,16 @@ use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::Message;
 
 use super::context::RuntimeContext;
-use crate::config::Settings;
+use crate::config::{ClientKind, Settings};
 
 /// The runtime's group consumer.
 pub type GroupConsumer = StreamConsumer<RuntimeContext>;
 
-/// Common client properties: bootstrap, security, pass-through, `client.id`.
-pub fn base_config(settings: &Settings, role: &str) -> ClientConfig {
+/// Common client properties: bootstrap, security, the pass-through properties that apply to
+/// `kind`, and `client.id` = `<kafka.client_id>-<role>`.
+pub fn base_config(settings: &Settings, role: &str, kind: ClientKind) -> ClientConfig {
     let mut config = ClientConfig::new();
-    for (k, v) in settings.kafka.client_properties() {
+    for (k, v) in settings.kafka.client_properties(kind) {
         config.set(k, v);
     }
     config.set("client.id", format!("{}-{role}", settings.kafka.client_id));
@@ -36,7 +37,7 @@ pub fn base_config(settings: &Settings, role: &str) -> ClientConfig {
 /// partition tasks after acknowledgement), no partition EOF events.
 pub fn group_consumer_config(settings: &Settings) -> ClientConfig {
     let c = &settings.consumer;
-    let mut config = base_config(settings, "consumer");
+    let mut config = base_config(settings, "consumer", ClientKind::Consumer);
     config
         .set("group.id", &settings.kafka.group_id)
         .set("enable.auto.commit", "true")
@@ -59,7 +60,7 @@ pub fn group_consumer_config(settings: &Settings) -> ClientConfig {
 /// a Java producer would choose for the same key.
 pub fn producer_config(settings: &Settings) -> ClientConfig {
     let p = &settings.producer;
-    let mut config = base_config(settings, "producer");
+    let mut config = base_config(settings, "producer", ClientKind::Producer);
     config
         .set("acks", "all")
         .set("enable.idempotence", p.idempotence.to_string())
@@ -95,7 +96,7 @@ pub fn enable_statistics(config: &mut ClientConfig) {
 /// (so never joins a group) and never commits. librdkafka's `assign` still wants a `group.id`,
 /// so it gets `<group_id>.restore`, which stays empty.
 pub fn restore_consumer_config(settings: &Settings) -> ClientConfig {
-    let mut config = base_config(settings, "restore");
+    let mut config = base_config(settings, "restore", ClientKind::Consumer);
     config
         .set("group.id", format!("{}.restore", settings.kafka.group_id))
         .set("enable.auto.commit", "false")
@@ -174,6 +175,36 @@ impl MainQueueDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_through_properties_reach_only_the_clients_they_apply_to() {
+        let mut settings = Settings::default();
+        for (k, v) in [
+            ("fetch_wait_max_ms", "5"),
+            ("batch.size", "65536"),
+            ("socket_keepalive_enable", "true"),
+        ] {
+            settings.kafka.librdkafka.insert(k.into(), v.into());
+        }
+        let consumer = group_consumer_config(&settings);
+        let restore = restore_consumer_config(&settings);
+        let producer = producer_config(&settings);
+        let admin = base_config(&settings, "admin", ClientKind::Admin);
+        for c in [&consumer, &restore] {
+            assert_eq!(c.get("fetch.wait.max.ms"), Some("5"));
+            assert_eq!(c.get("batch.size"), None);
+        }
+        assert_eq!(producer.get("fetch.wait.max.ms"), None);
+        assert_eq!(producer.get("batch.size"), Some("65536"));
+        assert_eq!(admin.get("fetch.wait.max.ms"), None);
+        assert_eq!(admin.get("batch.size"), None);
+        for c in [&consumer, &restore, &producer, &admin] {
+            assert_eq!(c.get("socket.keepalive.enable"), Some("true"));
+        }
+        // Both clients build with what they were given.
+        let _: rdkafka::producer::BaseProducer = producer.create().expect("producer");
+        let _: rdkafka::consumer::BaseConsumer = consumer.create().expect("consumer");
+    }
 
     #[test]
     fn statistics_are_off_unless_enabled_and_the_pass_through_value_wins() {

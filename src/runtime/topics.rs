@@ -14,7 +14,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
 use super::RuntimeError;
-use crate::config::Settings;
+use crate::config::{ClientKind, Settings};
 
 /// Partition counts of the configured topics after the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,12 +90,13 @@ async fn partition_counts(
 /// Checks (and, when allowed, creates) the configured topics.
 pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeError> {
     let timeout = Duration::from_millis(settings.consumer.request_timeout_ms);
-    let admin: AdminClient<DefaultClientContext> = super::consumer::base_config(settings, "admin")
-        .create()
-        .map_err(|source| RuntimeError::Client {
-            client: "admin client",
-            source,
-        })?;
+    let admin: AdminClient<DefaultClientContext> =
+        super::consumer::base_config(settings, "admin", ClientKind::Admin)
+            .create()
+            .map_err(|source| RuntimeError::Client {
+                client: "admin client",
+                source,
+            })?;
     let admin = std::sync::Arc::new(admin);
     let t = &settings.topics;
     let mut counts = partition_counts(&admin, timeout).await?;
