@@ -1,7 +1,8 @@
 //! The records the pipeline publishes besides alerts: the risk-score audit trail and observed
 //! outcomes. Both are JSON with a schema version and keyed by alert ID.
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::alerts::{AlertKind, Reason, Tier};
 
@@ -46,6 +47,9 @@ pub struct RiskScoreRecord {
     /// Feature schema version.
     pub feature_schema_version: u32,
     /// Feature values in schema order (names in the model artifact); empty on retractions.
+    /// Whole values (indicators, counts: most of them) are written as JSON integers (`1`,
+    /// not `1.0`: the same JSON number), the rest as shortest round-trip decimals.
+    #[serde(serialize_with = "whole_numbers_as_integers")]
     pub features: Vec<f64>,
     /// LACE index of the stay.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +70,24 @@ pub struct RiskScoreRecord {
     pub collaboratives: Vec<String>,
     /// Input the record came from.
     pub source: Source,
+}
+
+/// Writes whole numbers below 2⁵³ as integers: float formatting of the ~115 feature values was
+/// the largest single cost of encoding a risk-score record, and most of them are 0 or 1.
+/// Deserialising into `f64` gives back the same values (non-finite ones still go through the
+/// float path, which writes `null`).
+fn whole_numbers_as_integers<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let mut seq = s.serialize_seq(Some(values.len()))?;
+    for &v in values {
+        if v.fract() == 0.0 && v.abs() < EXACT {
+            // Whole and below 2^53: the cast is exact.
+            seq.serialize_element(&(v as i64))?;
+        } else {
+            seq.serialize_element(&v)?;
+        }
+    }
+    seq.end()
 }
 
 /// What was observed after a scored discharge.
@@ -95,4 +117,62 @@ pub struct OutcomeRecord {
     pub probability_at_discharge: f64,
     /// Input the observation came from.
     pub source: Source,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(features: Vec<f64>) -> RiskScoreRecord {
+        RiskScoreRecord {
+            schema_version: RECORD_SCHEMA_VERSION,
+            alert_id: "a".into(),
+            kind: AlertKind::Discharge,
+            probability: Some(0.25),
+            tier: Some(Tier::High),
+            reasons: Vec::new(),
+            model_version: "m".into(),
+            feature_schema_version: 1,
+            features,
+            lace: None,
+            facility: None,
+            visit_number: None,
+            discharged_at: None,
+            patient: "p".into(),
+            collaboratives: Vec::new(),
+            source: Source {
+                topic: "t".into(),
+                partition: 0,
+                offset: 1,
+                control_id: None,
+            },
+        }
+    }
+
+    #[test]
+    fn whole_feature_values_are_integers_and_every_value_round_trips() {
+        let values = vec![
+            0.0,
+            1.0,
+            -0.0,
+            -3.0,
+            42.0,
+            0.5,
+            1e-7,
+            -2.75,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            1e300,
+        ];
+        let json = serde_json::to_string(&record(values.clone())).unwrap();
+        assert!(
+            json.contains(r#""features":[0,1,0,-3,42,0.5,1e-7,-2.75,9007199254740991,9007199254740992.0,1e+300]"#),
+            "{json}"
+        );
+        let back: RiskScoreRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.features, values);
+        // Non-finite values take the float path (serde_json writes null), as before.
+        let json = serde_json::to_string(&record(vec![f64::NAN, f64::INFINITY])).unwrap();
+        assert!(json.contains(r#""features":[null,null]"#), "{json}");
+    }
 }
