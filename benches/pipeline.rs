@@ -21,6 +21,7 @@ use readmit::alerts::{
 use readmit::features::{self, History};
 use readmit::hl7::Message;
 use readmit::model::{LinearScorer, Scorer};
+use readmit::pipeline::records::{self, RiskScoreRecord};
 use readmit::pipeline::{Pipeline, PipelineOptions};
 use readmit::runtime::InboundMessage;
 use readmit::state::{self, Change, EncounterClass, PartitionState};
@@ -209,6 +210,41 @@ fn bench(c: &mut Criterion) {
     c.bench_function("alerts: FHIR RiskAssessment encoding", |b| {
         b.iter(|| serde_json::to_vec(&fhir::risk_assessment(black_box(&alert))))
     });
+    // The risk-score (audit) record of a scored A03, and its ~115 feature values written the
+    // way the record writes them against plain floats (how it wrote them before).
+    let audit: RiskScoreRecord = {
+        let p = pipeline(AlertFormat::Json);
+        let out = p.handle(&mut state_with_history(&p), &inbound(2, A03));
+        let record = out
+            .records
+            .iter()
+            .find(|r| &*r.topic == PipelineOptions::default().topics.risk_scores.as_ref())
+            .expect("a risk-score record");
+        serde_json::from_slice(record.payload.as_deref().expect("payload")).expect("record")
+    };
+    c.bench_function("audit: risk-score record JSON", |b| {
+        b.iter(|| {
+            let mut buf = Vec::with_capacity(4096);
+            serde_json::to_writer(&mut buf, black_box(&audit)).map(|()| buf)
+        })
+    });
+    c.bench_function("audit: feature values, whole ones as integers", |b| {
+        b.iter(|| {
+            let mut buf = Vec::with_capacity(4096);
+            records::serialize_whole_as_integers(
+                black_box(&audit.features),
+                &mut serde_json::Serializer::new(&mut buf),
+            )
+            .map(|()| buf)
+        })
+    });
+    c.bench_function("audit: feature values as floats", |b| {
+        b.iter(|| {
+            let mut buf = Vec::with_capacity(4096);
+            serde_json::to_writer(&mut buf, black_box(&audit.features)).map(|()| buf)
+        })
+    });
+
     let pseudonyms = Pseudonymizer::new(KEY).expect("key");
     c.bench_function("alerts: pseudonym + alert id", |b| {
         b.iter(|| {

@@ -49,7 +49,7 @@ pub struct RiskScoreRecord {
     /// Feature values in schema order (names in the model artifact); empty on retractions.
     /// Whole values (indicators, counts: most of them) are written as JSON integers (`1`,
     /// not `1.0`: the same JSON number), the rest as shortest round-trip decimals.
-    #[serde(serialize_with = "whole_numbers_as_integers")]
+    #[serde(serialize_with = "serialize_whole_as_integers")]
     pub features: Vec<f64>,
     /// LACE index of the stay.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,9 +74,11 @@ pub struct RiskScoreRecord {
 
 /// Writes whole numbers below 2⁵³ as integers: float formatting of the ~115 feature values was
 /// the largest single cost of encoding a risk-score record, and most of them are 0 or 1.
-/// Deserialising into `f64` gives back the same values (non-finite ones still go through the
-/// float path, which writes `null`).
-fn whole_numbers_as_integers<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+/// Deserialising into `f64` gives back the same values; other values are written as serde_json
+/// writes an `f64` (non-finite ones as `null`).
+///
+/// (`serialize_with` helper of [`RiskScoreRecord::features`]; public for `benches/pipeline.rs`.)
+pub fn serialize_whole_as_integers<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     let mut seq = s.serialize_seq(Some(values.len()))?;
     for &v in values {
@@ -171,6 +173,17 @@ mod tests {
         );
         let back: RiskScoreRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(back.features, values);
+        // Any finite values round-trip exactly.
+        proptest::proptest!(|(values in proptest::collection::vec(
+            proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO,
+            0..20,
+        ), small in proptest::collection::vec(-1000i32..1000, 0..20))| {
+            let mut values = values;
+            values.extend(small.iter().map(|&n| f64::from(n)));
+            let json = serde_json::to_string(&record(values.clone())).unwrap();
+            let back: RiskScoreRecord = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(back.features, values);
+        });
         // Non-finite values take the float path (serde_json writes null), as before.
         let json = serde_json::to_string(&record(vec![f64::NAN, f64::INFINITY])).unwrap();
         assert!(json.contains(r#""features":[null,null]"#), "{json}");
