@@ -6,7 +6,7 @@
 //! up to the last field it reads (`adt::raw`), checks each such segment once for valid UTF-8 and
 //! for the escape character (so most values are sliced out with no per-value decoding), and
 //! allocates only the `Vec`s of identifiers, diagnoses, procedure codes and merges (values are
-//! inline [`CompactString`]s). `benches/adt.rs` measures it: about 26k instructions per typical
+//! inline [`CompactString`]s). `benches/adt.rs` measures it: about 24k instructions per typical
 //! A03 (callgrind), against about 2k for [`Message::parse`](crate::hl7::Message::parse) itself,
 //! so building the event, not parsing, dominates the per-message cost.
 //!
