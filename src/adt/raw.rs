@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use compact_str::CompactString;
 
+use crate::hl7::segment::byte_matches;
 use crate::hl7::{self, Delimiters, Segment};
 
 /// The highest field number the event reads (PV1-45).
@@ -97,17 +98,6 @@ pub(super) struct Fields<'a> {
 /// Marks a part the segment does not have.
 const ABSENT: u32 = u32::MAX;
 
-/// Per-byte masks for the word-at-a-time separator search.
-const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// Bit 7 of each byte of the result is set where the byte of `word` equals the byte repeated
-/// in `pattern` (exact: no false positives).
-#[inline]
-fn matches(word: u64, pattern: u64) -> u64 {
-    let t = word ^ pattern;
-    !(((t & LO7).wrapping_add(LO7)) | t | LO7)
-}
-
 impl<'a> Fields<'a> {
     /// Splits `seg` up to field `last` (at most [`MAX_FIELD`]); fields beyond it may read as
     /// absent. For MSH (and FHS/BHS), where MSH-1 is the separator itself, pass
@@ -136,7 +126,7 @@ impl<'a> Fields<'a> {
         let mut base: u32 = 0;
         for chunk in chunks.by_ref() {
             let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-            let mut hits = matches(word, pattern);
+            let mut hits = byte_matches(word, pattern);
             while hits != 0 {
                 found += 1;
                 if let Some(slot) = starts.get_mut(found) {
@@ -253,7 +243,8 @@ pub(super) fn component<'a>(field: &'a [u8], d: &Delimiters, n: usize) -> &'a [u
     let mut base = 0;
     for chunk in chunks.by_ref() {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let mut hits = matches(word, comp_pattern) | rep_pattern.map_or(0, |p| matches(word, p));
+        let mut hits =
+            byte_matches(word, comp_pattern) | rep_pattern.map_or(0, |p| byte_matches(word, p));
         while hits != 0 {
             if let Some(found) = at(base + (hits.trailing_zeros() / 8) as usize) {
                 return found;

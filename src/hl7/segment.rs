@@ -16,10 +16,20 @@ use super::message::Delimiters;
 /// The HL7 explicit null `""` ("clear the stored value").
 const NULL: &[u8] = b"\"\"";
 
+/// Bit 7 of each byte of the result is set where the byte of `word` equals the byte repeated
+/// in `pattern` (exact: no false positives). The word-at-a-time separator search of this
+/// module and of `adt::raw`.
+#[inline]
+pub(crate) fn byte_matches(word: u64, pattern: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let t = word ^ pattern;
+    // High bit of each byte set exactly where the byte of `t` is zero (a match).
+    !(((t & LO7).wrapping_add(LO7)) | t | LO7)
+}
+
 /// Position of the `n`-th (0-based) occurrence of `needle`, eight bytes at a time.
 #[inline]
 fn find_nth(hay: &[u8], needle: u8, n: usize) -> Option<usize> {
-    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let pattern = u64::from_le_bytes([needle; 8]);
     let mut remaining = n;
     let mut base = 0;
@@ -27,9 +37,7 @@ fn find_nth(hay: &[u8], needle: u8, n: usize) -> Option<usize> {
     let tail = chunks.remainder();
     for chunk in chunks {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let t = word ^ pattern;
-        // High bit of each byte set exactly where the byte of `t` is zero (a match).
-        let mut hits = !(((t & LO7) + LO7) | t | LO7);
+        let mut hits = byte_matches(word, pattern);
         // Walk the matches (separators are dense in HL7, so this beats a popcount, which
         // is not a single instruction on baseline x86-64).
         while hits != 0 {
