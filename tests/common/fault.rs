@@ -188,13 +188,7 @@ pub async fn resolve_unknown_offsets(bootstrap: &str, topic: &str, inputs: &mut 
         .filter(|i| i.offset < 0)
         .map(|i| (i.partition, i.timestamp_ms))
         .collect();
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", unique("fault-offsets"))
-        .set("enable.auto.commit", "false")
-        .set("fetch.message.max.bytes", TEST_MAX_BYTES.to_string())
-        .create()
-        .expect("offset reader");
+    let consumer = reader(bootstrap, "fault-offsets");
     let mut tpl = TopicPartitionList::new();
     for p in unknown.iter().map(|(p, _)| *p).collect::<BTreeSet<_>>() {
         tpl.add_partition_offset(topic, p, Offset::Beginning)
@@ -387,6 +381,19 @@ pub fn output_topics(s: &Settings) -> Vec<String> {
     ]
 }
 
+/// A consumer for reading topics back (assigned, never committing), in a fresh group named
+/// after `name`, taking records up to the test producer's size.
+fn reader(bootstrap: &str, name: &str) -> StreamConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique(name))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.message.max.bytes", TEST_MAX_BYTES.to_string())
+        .create()
+        .expect("reader")
+}
+
 /// Reads every partition of `topics` from the beginning with one consumer until at least
 /// `min` records arrived and then none for `idle`, or `timeout` passed.
 pub async fn read_topics(
@@ -396,14 +403,7 @@ pub async fn read_topics(
     idle: Duration,
     timeout: Duration,
 ) -> BTreeMap<String, Vec<Record>> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka.bootstrap_servers())
-        .set("group.id", unique("fault-reader"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("fetch.message.max.bytes", TEST_MAX_BYTES.to_string())
-        .create()
-        .expect("reader");
+    let consumer = reader(kafka.bootstrap_servers(), "fault-reader");
     let mut tpl = TopicPartitionList::new();
     for t in topics {
         let n = kafka.partition_count(t).await.unwrap_or(1);
