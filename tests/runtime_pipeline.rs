@@ -329,7 +329,21 @@ async fn unproducible_output_dead_letters_the_input_and_advances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_topics_fail_with_one_message_naming_each() {
     let kafka = TestKafka::start(1);
-    let settings = kafka.settings("missing");
+    let mut settings = kafka.settings("missing");
+    // A collaborative whose alert topic is missing is named too (before, it surfaced only at
+    // its first alert, which went to the dead-letter topic).
+    settings
+        .alerts
+        .routing
+        .collaboratives
+        .push(readmit::alerts::Collaborative {
+            name: "north".into(),
+            tiers: vec![readmit::alerts::Tier::High],
+            receives_mrn: false,
+            receives_zip: false,
+            format: readmit::alerts::AlertFormat::Json,
+        });
+    settings.validate().expect("settings with a collaborative");
     kafka.create_topic(&settings.topics.input, 3, false).await;
     kafka
         .create_topic(&settings.topics.changelog, 2, true)
@@ -365,7 +379,14 @@ async fn missing_topics_fail_with_one_message_naming_each() {
             "{text}"
         );
     }
-    assert_eq!(problems.len(), 5, "{text}");
+    assert!(
+        text.contains(&format!(
+            "topic {}north (alerts.routing.collaboratives[0], topics.alerts_prefix + name) does not exist; create it or set topics.create = true",
+            settings.topics.alerts_prefix
+        )),
+        "{text}"
+    );
+    assert_eq!(problems.len(), 6, "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,6 +400,18 @@ async fn topics_are_created_when_allowed() {
     let mut settings = kafka.settings("create");
     settings.topics.create = true;
     settings.topics.partitions = 2;
+    settings
+        .alerts
+        .routing
+        .collaboratives
+        .push(readmit::alerts::Collaborative {
+            name: "north".into(),
+            tiers: vec![readmit::alerts::Tier::High],
+            receives_mrn: false,
+            receives_zip: false,
+            format: readmit::alerts::AlertFormat::Json,
+        });
+    let north = format!("{}north", settings.topics.alerts_prefix);
     let (token, mut handle) = spawn_run(settings.clone(), EchoCounter::new(&settings));
     // wait until the runtime created the input, then use it
     tokio::select! {
@@ -398,6 +431,7 @@ async fn topics_are_created_when_allowed() {
         &settings.topics.dlq,
         &settings.topics.outcomes,
         &settings.topics.unrouted,
+        &north,
     ] {
         assert_eq!(kafka.partition_count(t).await, Some(2), "{t}");
     }

@@ -36,21 +36,39 @@ enum Role {
     Output,
 }
 
-fn specs(settings: &Settings) -> Vec<(&'static str, &str, Role)> {
+/// Every topic the service reads or writes: (setting that names it, topic, role). The alert
+/// topic of each configured collaborative (`topics.alerts_prefix` + name) is an output too: a
+/// missing one would otherwise surface only at the first alert, as a dead-lettered message.
+fn specs(settings: &Settings) -> Vec<(String, String, Role)> {
     let t = &settings.topics;
+    let named = |key: &str, topic: &str, role| (key.to_string(), topic.to_string(), role);
     let rekeyed = t
         .rekey
-        .then_some(("topics.rekeyed", t.rekeyed.as_str(), Role::Rekeyed));
-    vec![("topics.input", t.input.as_str(), Role::Input)]
+        .then(|| named("topics.rekeyed", &t.rekeyed, Role::Rekeyed));
+    let collaboratives = settings
+        .alerts
+        .routing
+        .collaboratives
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                format!("alerts.routing.collaboratives[{i}], topics.alerts_prefix + name"),
+                format!("{}{}", t.alerts_prefix, c.name),
+                Role::Output,
+            )
+        });
+    vec![named("topics.input", &t.input, Role::Input)]
         .into_iter()
         .chain(rekeyed)
         .chain([
-            ("topics.changelog", t.changelog.as_str(), Role::Changelog),
-            ("topics.risk_scores", t.risk_scores.as_str(), Role::Output),
-            ("topics.unrouted", t.unrouted.as_str(), Role::Output),
-            ("topics.outcomes", t.outcomes.as_str(), Role::Output),
-            ("topics.dlq", t.dlq.as_str(), Role::Output),
+            named("topics.changelog", &t.changelog, Role::Changelog),
+            named("topics.risk_scores", &t.risk_scores, Role::Output),
+            named("topics.unrouted", &t.unrouted, Role::Output),
+            named("topics.outcomes", &t.outcomes, Role::Output),
+            named("topics.dlq", &t.dlq, Role::Output),
         ])
+        .chain(collaboratives)
         .collect()
 }
 
@@ -112,14 +130,14 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
     if t.create {
         let mut to_create: Vec<(String, i32, bool)> = Vec::new();
         for (_, name, role) in specs(settings) {
-            if counts.contains_key(name) || to_create.iter().any(|(n, _, _)| n == name) {
+            if counts.contains_key(&name) || to_create.iter().any(|(n, _, _)| *n == name) {
                 continue;
             }
             let partitions = match role {
                 Role::Changelog => stateful_partitions.unwrap_or(t.partitions),
                 _ => t.partitions,
             };
-            to_create.push((name.to_string(), partitions, role == Role::Changelog));
+            to_create.push((name, partitions, role == Role::Changelog));
         }
         if !to_create.is_empty() {
             let new_topics: Vec<NewTopic<'_>> = to_create
@@ -175,7 +193,7 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
         } else {
             "; create it or set topics.create = true"
         };
-        match (counts.get(name), role) {
+        match (counts.get(&name), role) {
             (None, _) => problems.push(format!("topic {name} ({key}) does not exist{hint}")),
             (Some(&n), Role::Changelog) => {
                 if let Some(input) = stateful_count {
