@@ -1575,6 +1575,41 @@ mod alert_settings_tests {
     use super::*;
 
     #[test]
+    fn a_file_that_lists_one_tier_s_interventions_keeps_the_other_tiers_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("readmit.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[alerts.interventions.high]]
+code = "call_24h"
+action = "Phone call within 24 hours"
+due_hours = 24
+"#,
+        )
+        .unwrap();
+        let s = Settings::load_from(Sources {
+            file: Some(path),
+            env: Some(Default::default()),
+            ..Sources::default()
+        })
+        .unwrap();
+        let defaults = crate::alerts::Interventions::default();
+        let high = &s.alerts.interventions.high;
+        assert_eq!(high.len(), 1);
+        assert_eq!(
+            (
+                high[0].code.as_str(),
+                high[0].due_hours,
+                high[0].unless_home_health
+            ),
+            ("call_24h", 24, false)
+        );
+        assert_eq!(s.alerts.interventions.low, defaults.low);
+        assert_eq!(s.alerts.interventions.moderate, defaults.moderate);
+    }
+
+    #[test]
     fn routing_is_read_from_toml_and_validated_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readmit.toml");

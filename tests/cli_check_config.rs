@@ -4,12 +4,22 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The committed model artifact: `check-config` loads the model as `run` does at start, and
+/// the tests run in an empty directory.
+fn model() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/readmit-lr-v1/model.json")
+        .display()
+        .to_string()
+}
+
 fn check_config(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_readmit"));
     cmd.arg("check-config")
         .args(args)
         .current_dir(dir)
-        .env_clear();
+        .env_clear()
+        .env("READMIT__MODEL__PATH", model());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -111,7 +121,9 @@ fn good_config_prints_effective_settings_with_secrets_redacted() {
 #[test]
 fn no_file_prints_the_builtin_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    let out = check_config(dir.path(), &[], &[]);
+    // No pseudonym key: the built-in defaults alone are a valid configuration, not yet one
+    // `run` starts with (see `run_s_start_up_checks_are_made_unless_config_only`).
+    let out = check_config(dir.path(), &["--config-only"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let parsed: toml::Table = toml::from_str(&text(&out.stdout)).unwrap();
     assert_eq!(parsed["kafka"]["group_id"].as_str(), Some("readmit"));
@@ -261,7 +273,7 @@ window = 20000
     // Password from the environment.
     let out = check_config(
         dir.path(),
-        &["--config", &file],
+        &["--config", &file, "--config-only"],
         &[("READMIT__KAFKA__SASL_PASSWORD", "env-pw-4410")],
     );
     let stdout = text(&out.stdout);
@@ -279,7 +291,7 @@ window = 20000
     // Password from a file: the path is shown, the content never.
     let out = check_config(
         dir.path(),
-        &["--config", &file, "--format", "json"],
+        &["--config", &file, "--format", "json", "--config-only"],
         &[("READMIT__KAFKA__SASL_PASSWORD_FILE", &password_file)],
     );
     let stdout = text(&out.stdout);
@@ -302,7 +314,7 @@ window = 20000
 #[test]
 fn the_monitor_window_defaults_to_5000() {
     let dir = tempfile::tempdir().unwrap();
-    let out = check_config(dir.path(), &[], &[]);
+    let out = check_config(dir.path(), &["--config-only"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let parsed: toml::Table = toml::from_str(&text(&out.stdout)).unwrap();
     assert_eq!(parsed["monitor"]["window"].as_integer(), Some(5_000));
@@ -360,4 +372,76 @@ fn the_shipped_kubernetes_config_passes_with_its_secrets_from_the_environment() 
     let out = check_config(dir.path(), &["--config", &file], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("kafka.sasl_password"));
+}
+
+#[test]
+fn run_s_start_up_checks_are_made_unless_config_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "readmit.toml",
+        "[kafka]\ngroup_id = \"readmit\"\n",
+    );
+    let short = write(dir.path(), "short-key", "0123456789\n");
+    let good = write(dir.path(), "good-key", "0123456789abcdef0123456789abcdef\n");
+    let missing = dir.path().join("nowhere").display().to_string();
+    let not_a_model = write(dir.path(), "model.json", "{\"not\": \"a model\"}");
+    let model = model();
+    // (environment, text each problem must contain)
+    let cases: [(Vec<(&str, &str)>, Vec<&str>); 5] = [
+        // No key at all.
+        (vec![], vec!["no pseudonym key: set pseudonym.key_file"]),
+        // A key file shorter than the minimum; the key itself is never printed.
+        (
+            vec![("READMIT__PSEUDONYM__KEY_FILE", short.as_str())],
+            vec!["pseudonym.key_file: pseudonym key is 10 bytes; at least 16 are required"],
+        ),
+        (
+            vec![("READMIT__PSEUDONYM__KEY", "tiny-key-51")],
+            vec!["pseudonym.key: pseudonym key is 11 bytes"],
+        ),
+        // An unreadable key file and a model path that does not exist: both named.
+        (
+            vec![
+                ("READMIT__PSEUDONYM__KEY_FILE", missing.as_str()),
+                ("READMIT__MODEL__PATH", missing.as_str()),
+            ],
+            vec![
+                "pseudonym.key_file",
+                "could not be read",
+                "model.path: cannot",
+            ],
+        ),
+        // A file that is not a model artifact.
+        (
+            vec![
+                ("READMIT__PSEUDONYM__KEY_FILE", good.as_str()),
+                ("READMIT__MODEL__PATH", not_a_model.as_str()),
+            ],
+            vec!["model.path: "],
+        ),
+    ];
+    for (env, expected) in &cases {
+        let out = check_config(dir.path(), &["--config", &file], env);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+        for e in expected {
+            assert!(stderr.contains(e), "{env:?}: {e:?} not in {stderr}");
+        }
+        assert!(!stderr.contains("tiny-key-51") && !stderr.contains("0123456789"));
+        // The same configuration passes when only the configuration is checked.
+        let out = check_config(dir.path(), &["--config", &file, "--config-only"], env);
+        assert!(out.status.success(), "{env:?}: {}", text(&out.stderr));
+    }
+    // A usable key and the committed model: valid.
+    let out = check_config(
+        dir.path(),
+        &["--config", &file],
+        &[
+            ("READMIT__PSEUDONYM__KEY_FILE", good.as_str()),
+            ("READMIT__MODEL__PATH", model.as_str()),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

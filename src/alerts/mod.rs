@@ -103,9 +103,10 @@ pub struct InterventionRule {
 }
 
 /// Interventions per tier (configurable; defaults follow DOMAIN.md §5.3: CMS TCM, Project RED,
-/// BOOST and the Care Transitions Intervention).
+/// BOOST and the Care Transitions Intervention). A configuration that lists one tier replaces
+/// that tier's list; the tiers it leaves out keep their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Interventions {
     /// For low-risk discharges.
     pub low: Vec<InterventionRule>,

@@ -2,8 +2,9 @@
 //! it, and print the effective settings (TOML or JSON) with secrets redacted.
 //!
 //! Exit status: 0 when the configuration is valid (it is printed on stdout); 1 when it cannot
-//! be loaded (unknown key, wrong type, unreadable file) or fails validation; every problem is
-//! printed on stderr naming its key.
+//! be loaded (unknown key, wrong type, unreadable file), fails validation, or names a
+//! pseudonym key or model artifact that `readmit run` would refuse at start (skipped with
+//! `--config-only`); every problem is printed on stderr naming its key.
 //!
 //! Rendering: `Settings` implements `Debug` (with [`Secret`](readmit::config::Secret) printing
 //! `[redacted]`) but not `Serialize`, and the config module is not ours to change, so the
@@ -38,6 +39,10 @@ pub struct Args {
     /// Output format of the effective configuration.
     #[arg(long, value_enum, default_value_t = Format::Toml)]
     pub format: Format,
+    /// Check the configuration only, not the files `readmit run` loads at start (the
+    /// pseudonym key and the model artifact): for checking a file on a machine that lacks them.
+    #[arg(long)]
+    pub config_only: bool,
 }
 
 /// Runs `readmit check-config`.
@@ -54,7 +59,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let problems = problems(&settings);
+    let mut problems = problems(&settings);
+    if !args.config_only {
+        problems.extend(startup_problems(&settings));
+    }
     if !problems.is_empty() {
         eprintln!(
             "readmit check-config: invalid configuration:\n  - {}",
@@ -85,6 +93,32 @@ fn problems(settings: &Settings) -> Vec<String> {
     }
     if let Err(e) = readmit::metrics::http::parse_listen(&settings.metrics.listen) {
         problems.push(e.to_string());
+    }
+    problems
+}
+
+/// What `readmit run` refuses at start before it connects to Kafka: a missing, unreadable or
+/// too short pseudonym key, and a model artifact that cannot be loaded or does not match this
+/// build's features. Each names its setting; none shows a key.
+fn startup_problems(settings: &Settings) -> Vec<String> {
+    use readmit::service::{self, ServiceError};
+    let mut problems = Vec::new();
+    match service::pseudonymizer(settings) {
+        Ok(_) => {}
+        Err(ServiceError::Key(e)) => {
+            let setting = if settings.pseudonym.key.is_some() {
+                "pseudonym.key"
+            } else {
+                "pseudonym.key_file"
+            };
+            problems.push(format!("{setting}: {e}"));
+        }
+        Err(e) => problems.push(e.to_string()),
+    }
+    match service::load_scorer(settings) {
+        Ok(_) => {}
+        Err(ServiceError::Model(e)) => problems.push(format!("model.path: {e}")),
+        Err(e) => problems.push(e.to_string()),
     }
     problems
 }
