@@ -388,7 +388,8 @@ fn run_s_start_up_checks_are_made_unless_config_only() {
     let not_a_model = write(dir.path(), "model.json", "{\"not\": \"a model\"}");
     let model = model();
     // (environment, text each problem must contain)
-    let cases: [(Vec<(&str, &str)>, Vec<&str>); 5] = [
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: [Case<'_>; 5] = [
         // No key at all.
         (vec![], vec!["no pseudonym key: set pseudonym.key_file"]),
         // A key file shorter than the minimum; the key itself is never printed.

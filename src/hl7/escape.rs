@@ -96,7 +96,7 @@ fn decode_sequence(body: &[u8], d: &Delimiters, esc: u8, out: &mut Vec<u8>) -> b
 }
 
 fn decode_hex(hex: &[u8], out: &mut Vec<u8>) -> bool {
-    if hex.is_empty() || hex.len() % 2 != 0 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
         return false;
     }
     let start = out.len();

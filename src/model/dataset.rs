@@ -34,7 +34,7 @@ pub enum Split {
 impl Split {
     /// The split of a patient.
     pub fn of(patient_nbr: u64) -> Self {
-        if patient_nbr % 5 == 0 {
+        if patient_nbr.is_multiple_of(5) {
             Split::Test
         } else {
             Split::Train

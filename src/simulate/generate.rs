@@ -661,7 +661,11 @@ fn push_pv1(s: &mut Vec<u8>, ctx: &PatientCtx, enc: &EncCtx<'_>, pv1: &Pv1<'_>) 
                 VisitNo::Readmit => 3,
             };
         s.extend_from_slice(room.to_string().as_bytes());
-        s.extend_from_slice(if room % 2 == 0 { b"^A^" } else { b"^B^" });
+        s.extend_from_slice(if room.is_multiple_of(2) {
+            b"^A^"
+        } else {
+            b"^B^"
+        });
     } else {
         s.extend_from_slice(b"^^");
     }

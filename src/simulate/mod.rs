@@ -141,8 +141,8 @@ impl SplitChoice {
     /// Whether a patient belongs to the chosen split.
     pub fn contains(self, patient_nbr: u64) -> bool {
         match self {
-            SplitChoice::Train => patient_nbr % 5 != 0,
-            SplitChoice::Test => patient_nbr % 5 == 0,
+            SplitChoice::Train => !patient_nbr.is_multiple_of(5),
+            SplitChoice::Test => patient_nbr.is_multiple_of(5),
             SplitChoice::All => true,
         }
     }
