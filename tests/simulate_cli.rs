@@ -85,6 +85,19 @@ fn same_arguments_give_identical_files_and_a_matching_manifest() {
     for e in index {
         assert_eq!(e["patient_nbr"].as_u64().unwrap() % 5, 0);
     }
+    // The summary tells the discharges from the index discharges (eligible, scored).
+    let eligible = index
+        .iter()
+        .filter(|e| e["index_eligible"].as_bool() == Some(true))
+        .count();
+    assert!(eligible < index.len(), "some discharges are not eligible");
+    assert!(
+        stderr.contains(&format!(
+            "{} discharges ({eligible} index discharges, scored;",
+            index.len()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

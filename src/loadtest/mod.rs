@@ -90,6 +90,50 @@ pub enum LoadError {
         /// Why.
         reason: &'static str,
     },
+    /// More queued messages per partition than the in-process mock broker keeps.
+    #[error(
+        "option {option} {messages}: about {per_partition} queued messages per partition, but the \
+         in-process broker keeps only about {MOCK_MESSAGES_PER_PARTITION} simulated messages per \
+         partition (5 MiB of compressed batches; older ones are dropped unread, and the run would \
+         stall): use more --partitions, fewer messages, or a real broker (--bootstrap-servers)"
+    )]
+    MockCapacity {
+        /// `--messages` or `--backlog`.
+        option: &'static str,
+        /// Its value.
+        messages: usize,
+        /// Messages each partition would queue.
+        per_partition: usize,
+    },
+}
+
+/// Simulated messages (~1 KB each) one partition of librdkafka's mock cluster holds before it
+/// drops the oldest: the mock keeps 5 MiB of (LZ4-compressed) batches per partition, which
+/// held ~10,400 of them in a run that stalled at 31,188 of 100,000 messages on 3 partitions,
+/// and 9,000 on one partition in the backlog runs of BENCHMARKS.md.
+pub const MOCK_MESSAGES_PER_PARTITION: usize = 9_000;
+
+/// Refuses, before anything starts, a run whose queued input cannot fit the mock broker.
+fn check_mock_capacity(opts: &LoadOptions) -> Result<(), LoadError> {
+    if opts.bootstrap_servers.is_some() {
+        return Ok(());
+    }
+    let partitions = usize::try_from(opts.partitions.max(1)).unwrap_or(1);
+    // The backlog's one-instance run queues everything on one partition.
+    for (option, messages, partitions) in [
+        ("--messages", opts.messages, partitions),
+        ("--backlog", opts.backlog, 1),
+    ] {
+        let per_partition = messages.div_ceil(partitions);
+        if per_partition > MOCK_MESSAGES_PER_PARTITION {
+            return Err(LoadError::MockCapacity {
+                option,
+                messages,
+                per_partition,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Options of a load test (`readmit loadtest --help`).
@@ -126,7 +170,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             bootstrap_servers: None,
-            messages: 100_000,
+            messages: 20_000,
             partitions: 3,
             rates: vec![1_000.0, 10_000.0],
             latency_seconds: 10.0,
@@ -484,6 +528,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             reason: "every rate must be a positive number of messages per second",
         });
     }
+    check_mock_capacity(opts)?;
     let progress = Progress::new(opts.progress);
     let stall = Duration::from_secs(opts.stall_seconds.max(1));
     let rows = crate::simulate::load_rows(&opts.data)?;
@@ -772,4 +817,62 @@ async fn run_backlog(
         preload_seconds,
         drain,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_fit_the_mock_broker_and_an_overfull_partition_is_refused_up_front() {
+        let defaults = LoadOptions::default();
+        check_mock_capacity(&defaults).expect("the defaults fit");
+        // 100,000 on 3 partitions (the old default) stalled after ~31,000: refused now,
+        // naming the option and the per-partition figure.
+        let err = check_mock_capacity(&LoadOptions {
+            messages: 100_000,
+            ..LoadOptions::default()
+        })
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("option --messages 100000: about 33334 queued messages per partition")
+                && text.contains("--bootstrap-servers"),
+            "{text}"
+        );
+        // The same on enough partitions fits; exactly the limit fits, one more does not.
+        for (messages, partitions, fits) in [
+            (100_000, 12, true),
+            (MOCK_MESSAGES_PER_PARTITION * 2, 2, true),
+            (MOCK_MESSAGES_PER_PARTITION * 2 + 1, 2, false),
+        ] {
+            let opts = LoadOptions {
+                messages,
+                partitions,
+                ..LoadOptions::default()
+            };
+            assert_eq!(
+                check_mock_capacity(&opts).is_ok(),
+                fits,
+                "{messages}/{partitions}"
+            );
+        }
+        // The backlog's one-instance run puts everything on one partition.
+        let backlog = LoadOptions {
+            backlog: MOCK_MESSAGES_PER_PARTITION + 1,
+            ..LoadOptions::default()
+        };
+        assert!(check_mock_capacity(&backlog)
+            .unwrap_err()
+            .to_string()
+            .starts_with("option --backlog"));
+        // A real broker is not limited this way.
+        let real = LoadOptions {
+            bootstrap_servers: Some("127.0.0.1:9092".into()),
+            messages: 1_000_000,
+            backlog: 1_000_000,
+            ..LoadOptions::default()
+        };
+        check_mock_capacity(&real).expect("no limit on a real broker");
+    }
 }
