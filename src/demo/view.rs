@@ -75,7 +75,7 @@ impl Live {
             tiers.join(", ")
         };
         format!(
-            "[{elapsed_s:>5.0}s] produced {} | consumed {} | discharges scored {} | alerts {} | unrouted {} | DLQ {} | p99 e2e {}",
+            "[{elapsed_s:>5.0}s] produced {} | consumed {} | discharges scored {} | routed alerts {} | unrouted {} | DLQ {} | p99 e2e {}",
             self.produced,
             self.consumed,
             self.scored,
@@ -324,5 +324,29 @@ mod tests {
         assert!((p99 - 0.982).abs() < 1e-9, "{p99}");
         assert_eq!(histogram_quantile(0.5, &buckets, 0), None);
         assert_eq!(histogram_quantile(0.99, &[(0.01, 0)], 5), Some(0.01));
+    }
+}
+
+#[cfg(test)]
+mod live_line_tests {
+    use super::*;
+
+    #[test]
+    fn the_live_line_says_its_tier_counts_are_routed_alerts_and_counts_unrouted_apart() {
+        let live = Live {
+            produced: 100,
+            consumed: 99,
+            scored: 48,
+            alerts_by_tier: [("moderate".to_string(), 7), ("high".to_string(), 1)]
+                .into_iter()
+                .collect(),
+            unrouted: 15,
+            dead_letters: 1,
+        };
+        assert_eq!(
+            live.line(9.0, Some(0.05)),
+            "[    9s] produced 100 | consumed 99 | discharges scored 48 | routed alerts high 1, \
+             moderate 7 | unrouted 15 | DLQ 1 | p99 e2e 50 ms"
+        );
     }
 }
