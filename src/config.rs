@@ -632,7 +632,7 @@ pub struct ModelSettings {
 /// tiers = ["moderate", "high"]
 /// receives_mrn = false
 ///
-/// [[alerts.routing.rules]]
+/// [[alerts.routing.rules]]          # NORTH_GENERAL's patients living in 212* (all conditions)
 /// collaboratives = ["north"]
 /// facilities = ["NORTH_GENERAL"]
 /// zips = ["212"]
@@ -644,7 +644,8 @@ pub struct AlertSettings {
     pub score_classes: Vec<String>,
     /// What to do when a record's key does not name the message's patient.
     pub key_check: KeyCheck,
-    /// Collaboratives and ordered routing rules (first match wins).
+    /// Collaboratives and ordered routing rules (first match wins; a rule matches when all the
+    /// conditions it lists match).
     pub routing: crate::alerts::Routing,
     /// Recommended interventions per tier.
     pub interventions: crate::alerts::Interventions,

@@ -93,7 +93,7 @@ fn same_arguments_give_identical_files_and_a_matching_manifest() {
     assert!(eligible < index.len(), "some discharges are not eligible");
     assert!(
         stderr.contains(&format!(
-            "{} discharges ({eligible} index discharges, scored;",
+            "{} dataset discharges ({eligible} index discharges;",
             index.len()
         )),
         "{stderr}"

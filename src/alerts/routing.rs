@@ -1,11 +1,16 @@
 //! Which collaborative hears about a discharge, what it is told to do, and what it may see.
 //!
 //! Rules are checked in order and the first that matches wins; a rule may name several
-//! collaboratives, so one discharge can go to more than one. A rule matches on the sending
-//! facility, the patient's ZIP code (exact or by prefix, e.g. `"212"` for a ZIP3 area) or county
-//! (FIPS code); an empty condition list matches nothing, so a catch-all rule says
-//! `facilities = ["*"]`. Each collaborative subscribes to tiers and is entitled to a set of
-//! identifiers (by default only the pseudonym).
+//! collaboratives, so one discharge can go to more than one. A rule's conditions are the
+//! sending facility, the patient's ZIP code (exact or by prefix, e.g. `"212"` for a ZIP3 area)
+//! and county (FIPS code). **A rule matches when every condition it lists matches** (any entry
+//! of a list): `facilities = ["NORTH"], zips = ["212"]` is "NORTH's patients living in 212",
+//! not "NORTH's patients, or anyone in 212". Either-or is two rules naming the same
+//! collaboratives. (Until 2026-12-06 the conditions were or-ed, which sent a collaborative
+//! entitled to MRNs the patients of its facilities who live outside its area.) A rule that
+//! lists no condition matches nothing, so a catch-all rule says `facilities = ["*"]`. Each
+//! collaborative subscribes to tiers and is entitled to a set of identifiers (by default only
+//! the pseudonym).
 
 use serde::{Deserialize, Serialize};
 
@@ -29,17 +34,24 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Every listed condition matches (and at least one is listed).
     fn matches(&self, facility: Option<&str>, zip: Option<&str>, county: Option<&str>) -> bool {
-        let facility_hit = self
-            .facilities
-            .iter()
-            .any(|f| f == "*" || Some(f.as_str()) == facility);
-        let zip_hit = zip.is_some_and(|z| {
-            let z = z.trim();
-            !z.is_empty() && self.zips.iter().any(|p| z.starts_with(p.as_str()))
-        });
-        let county_hit = county.is_some_and(|c| self.counties.iter().any(|x| x == c.trim()));
-        facility_hit || zip_hit || county_hit
+        if self.facilities.is_empty() && self.zips.is_empty() && self.counties.is_empty() {
+            return false;
+        }
+        let facility_ok = self.facilities.is_empty()
+            || self
+                .facilities
+                .iter()
+                .any(|f| f == "*" || Some(f.as_str()) == facility);
+        let zip_ok = self.zips.is_empty()
+            || zip.is_some_and(|z| {
+                let z = z.trim();
+                !z.is_empty() && self.zips.iter().any(|p| z.starts_with(p.as_str()))
+            });
+        let county_ok = self.counties.is_empty()
+            || county.is_some_and(|c| self.counties.iter().any(|x| x == c.trim()));
+        facility_ok && zip_ok && county_ok
     }
 }
 
@@ -188,11 +200,40 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_matches_only_when_every_condition_it_lists_matches() {
+        let t = table();
+        // Rule 0 lists a facility and a ZIP prefix: both must match.
+        assert_eq!(
+            names(t.route(Some("NORTH_GENERAL"), Some("21201"), None)),
+            ["north"]
+        );
+        // NORTH_GENERAL's patient living elsewhere is not north's (it may see MRNs): the
+        // next rule decides.
+        assert!(t
+            .route(Some("NORTH_GENERAL"), Some("44101"), None)
+            .is_empty());
+        assert!(t.route(Some("NORTH_GENERAL"), None, None).is_empty());
+        assert_eq!(
+            names(t.route(Some("NORTH_GENERAL"), Some("44101"), Some("24007"))),
+            ["south", "county-7"]
+        );
+        // Someone in 212 sent by another facility is not north's either.
+        assert!(t.route(Some("OTHER"), Some("21201"), None).is_empty());
+        // A wildcard facility with a ZIP condition: anyone in the area.
+        let mut any = t.clone();
+        any.rules[0].facilities = vec!["*".into()];
+        assert_eq!(
+            names(any.route(Some("OTHER"), Some("21201"), None)),
+            ["north"]
+        );
+        assert!(any.route(Some("OTHER"), Some("44101"), None).is_empty());
+    }
+
+    #[test]
     fn first_match_wins_and_a_rule_may_fan_out() {
         let t = table();
-        assert_eq!(names(t.route(Some("NORTH_GENERAL"), None, None)), ["north"]);
         assert_eq!(
-            names(t.route(None, Some("21201"), Some("24007"))),
+            names(t.route(Some("NORTH_GENERAL"), Some("21201"), Some("24007"))),
             ["north"]
         );
         assert_eq!(

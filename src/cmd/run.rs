@@ -22,6 +22,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref())?;
     readmit::telemetry::init(&settings.log).context("setting up logging")?;
     let scorer = service::load_scorer(&settings)?;
+    // What is running, for whoever reads the logs later (no PHI: versions, names, counts).
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        model = scorer.model_id(),
+        config = args
+            .config
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        input = settings.topics.input.as_str(),
+        group = settings.kafka.group_id.as_str(),
+        collaboratives = settings.alerts.routing.collaboratives.len(),
+        routing_rules = settings.alerts.routing.rules.len(),
+        "Starting readmit."
+    );
     let observability = Observability::new(&settings, scorer.model_id())?;
     let pipeline = observability.instrument(service::build_pipeline(&settings, scorer.clone())?);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -266,17 +266,18 @@ fn summary(m: &readmit::simulate::Manifest, elapsed: f64, failed: u64) {
         .iter()
         .map(|(t, n)| format!("{t} {n}"))
         .collect();
-    // The manifest lists every encounter's discharge; only the eligible ones are index
+    // The manifest lists every dataset encounter's discharge; only the eligible ones are index
     // discharges (death, hospice, transfers and still-a-patient are not, and are never scored).
+    // The stream scores more discharges than these: the simulated prior inpatient stays too.
     let eligible = m
         .index_discharges
         .iter()
         .filter(|e| e.index_eligible)
         .count();
     eprintln!(
-        "simulate: {} records in {elapsed:.2} s ({rate:.0} records/s): {} patients, {} \
-         discharges ({eligible} index discharges, scored; the rest death, hospice or transfer), \
-         {} malformed{}",
+        "simulate: {} records in {elapsed:.2} s ({rate:.0} records/s): {} patients, {} dataset \
+         discharges ({eligible} index discharges; the rest death, hospice or transfer, never \
+         scored; the stream also scores the simulated prior inpatient stays), {} malformed{}",
         m.records,
         m.patients,
         m.index_discharges.len(),

@@ -146,9 +146,17 @@ pub fn demo_routing() -> Routing {
     Routing {
         collaboratives: vec![collab("chesapeake"), collab("lake-erie")],
         rules: vec![
+            // SIM_NORTH's patients, or anyone living in 212*: two rules (a rule's conditions
+            // must all match).
             Rule {
                 collaboratives: vec!["chesapeake".into()],
                 facilities: vec!["SIM_NORTH".into()],
+                zips: vec![],
+                counties: vec![],
+            },
+            Rule {
+                collaboratives: vec!["chesapeake".into()],
+                facilities: vec![],
                 zips: vec!["212".into()],
                 counties: vec![],
             },

@@ -296,7 +296,10 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
         body.push_str("- model not loaded\n");
     }
     if !status.broker_reachable {
-        body.push_str("- no broker reachable\n");
+        body.push_str(
+            "- no broker reachable (none up in librdkafka's last statistics, or no statistics \
+             or group assignment yet)\n",
+        );
     }
     if !status.restoring.is_empty() {
         let list: Vec<String> = status.restoring.iter().map(i32::to_string).collect();

@@ -60,6 +60,10 @@ impl RuntimeObserver for MetricsObserver {
             RuntimeEvent::PartitionsAssigned(partitions) => {
                 m.record_rebalance("assign", partitions.len());
                 if let Some(r) = readiness {
+                    // The group coordinator just answered: a broker is reachable now, without
+                    // waiting up to one statistics interval (5 s) for librdkafka to say so.
+                    // The statistics keep the flag current from then on.
+                    r.set_broker_reachable(true);
                     // Even an empty assignment ends the rebalance a revoke started.
                     r.assignment_received();
                     for (_, p) in partitions {
@@ -151,12 +155,14 @@ mod tests {
         let m = Arc::new(Metrics::new(&registry, labels).unwrap());
         let readiness = Arc::new(Readiness::new());
         readiness.set_model_loaded(true);
-        readiness.set_broker_reachable(true);
         let o = MetricsObserver::new(m.clone()).with_readiness(readiness.clone());
         let tp = |p: i32| ("adt.events".to_string(), p);
+        assert!(!readiness.status().broker_reachable);
 
         o.on_event(&RuntimeEvent::PartitionsAssigned(vec![tp(0), tp(1)]));
         assert_eq!(readiness.status().restoring, vec![0, 1]);
+        // An assignment means the coordinator answered: no wait for the first statistics.
+        assert!(readiness.status().broker_reachable);
         assert!(!readiness.is_ready());
         o.on_event(&restored(0));
         assert_eq!(readiness.status().restoring, vec![1]);

@@ -1137,28 +1137,56 @@ impl Pipeline {
     ) -> Outcome {
         let tier = Tier::from_index(s.tier);
         let pseudonym = self.pseudonyms.patient(ctx.authority, ctx.mrn);
+        let retraction = |collaborative: &str, patient: PatientRef| Alert {
+            schema_version: ALERT_SCHEMA_VERSION,
+            alert_id: alert_id_hex(s.alert_id),
+            kind: AlertKind::Retraction,
+            probability: None,
+            tier: None,
+            reasons: Vec::new(),
+            interventions: Vec::new(),
+            facility: Some(ctx.facility.to_string()).filter(|f| !f.is_empty()),
+            discharged_at: None,
+            disposition: None,
+            model_version: self.scorer.model_id().to_string(),
+            collaborative: collaborative.to_string(),
+            patient,
+        };
+        // The same destinations as the discharge's alert: each routed collaborative that takes
+        // the tier, or, when no rule matches, the unrouted topic (every tier goes there).
+        let routed = self.route(ctx);
         let mut alerted = Vec::new();
-        for c in self.route(ctx) {
+        for c in &routed {
             if !c.tiers.contains(&tier) {
                 continue;
             }
-            let alert = Alert {
-                schema_version: ALERT_SCHEMA_VERSION,
-                alert_id: alert_id_hex(s.alert_id),
-                kind: AlertKind::Retraction,
-                probability: None,
-                tier: None,
-                reasons: Vec::new(),
-                interventions: Vec::new(),
-                facility: Some(ctx.facility.to_string()).filter(|f| !f.is_empty()),
-                discharged_at: None,
-                disposition: None,
-                model_version: self.scorer.model_id().to_string(),
-                collaborative: c.name.clone(),
-                patient: self.patient_ref(ctx, c, &pseudonym),
-            };
+            let alert = retraction(&c.name, self.patient_ref(ctx, c, &pseudonym));
             out.push(self.alert_record(c, &alert));
             alerted.push(c.name.clone());
+        }
+        if routed.is_empty() {
+            let alert = retraction(
+                "unrouted",
+                PatientRef {
+                    pseudonym: pseudonym.clone(),
+                    mrn: None,
+                    assigning_authority: None,
+                    zip: None,
+                },
+            );
+            out.push(OutboundRecord::new(
+                self.options.topics.unrouted.clone(),
+                Some(alert.alert_id.clone().into_bytes()),
+                Some(alert.to_json()),
+            ));
+            alerted.push("unrouted".into());
+        }
+        // Retractions are alert records too: the published-alerts metric counts every record
+        // on the alert topics (under the retracted discharge's tier).
+        if let Some(m) = &self.metrics {
+            for c in &alerted {
+                m.record_alert_published(c, tier.as_str());
+            }
         }
         let record = RiskScoreRecord {
             schema_version: RECORD_SCHEMA_VERSION,
@@ -1179,10 +1207,10 @@ impl Pipeline {
             source: self.source(ctx),
         };
         out.insert(0, self.audit_record(&record));
-        if alerted.is_empty() {
-            Outcome::Scored
-        } else {
+        if alerted.iter().any(|c| c != "unrouted") {
             Outcome::Alerted
+        } else {
+            Outcome::Scored
         }
     }
 

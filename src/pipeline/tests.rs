@@ -318,6 +318,47 @@ fn cancel_discharge_retracts_the_alert_with_the_same_id() {
 }
 
 #[test]
+fn an_unrouted_discharge_is_retracted_on_the_unrouted_topic() {
+    let p = pipeline(KeyCheck::Count);
+    let mut state = PartitionState::default();
+    let d = Msg {
+        trigger: "A03",
+        facility: "ELSEWHERE",
+        zip: "99999",
+        discharge: "20260105120000",
+        ..Msg::default()
+    };
+    let scored = p.handle(&mut state, &inbound(0, "MRN1", d.render()));
+    assert_eq!(
+        topics_of(&scored),
+        ["readmit.risk-scores", "readmit.alerts.unrouted"]
+    );
+    let cancel = Msg {
+        trigger: "A13",
+        control: "C9",
+        facility: "ELSEWHERE",
+        zip: "99999",
+        ..Msg::default()
+    };
+    let out = p.handle(&mut state, &inbound(1, "MRN1", cancel.render()));
+    // Before, the unrouted topic kept the alert with nothing withdrawing it.
+    assert_eq!(
+        topics_of(&out),
+        ["readmit.risk-scores", "readmit.alerts.unrouted"]
+    );
+    assert_eq!(out.outcome, "scored", "unrouted alerts are not 'alerted'");
+    let retraction = json(&out.records[1]);
+    assert_eq!(retraction["kind"], "retraction");
+    assert_eq!(retraction["collaborative"], "unrouted");
+    assert_eq!(retraction["alert_id"], json(&scored.records[1])["alert_id"]);
+    assert!(retraction["patient"].get("mrn").is_none());
+    assert_eq!(
+        json(&out.records[0])["collaboratives"],
+        serde_json::json!(["unrouted"])
+    );
+}
+
+#[test]
 fn readmission_within_30_days_publishes_an_outcome_and_a11_withdraws_it() {
     let p = pipeline(KeyCheck::Count);
     let mut state = PartitionState::default();
