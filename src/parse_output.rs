@@ -132,7 +132,7 @@ impl From<&AdtError> for ErrorDetail {
         ErrorDetail {
             kind: e.kind(),
             segment: Some(e.segment().to_owned()),
-            field: Some(e.field()),
+            field: e.field(),
             reason: e.reason(),
         }
     }

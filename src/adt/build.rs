@@ -208,6 +208,7 @@ impl AdtEvent {
         let coding_method_used = dg1_coding_method_used(version.as_deref());
 
         let mut evn = None;
+        let (mut pids, mut pv1s) = (0u32, 0u32);
         let mut patient_seg = None;
         let mut last_pid: Option<Segment<'_>> = None;
         let mut visit_seg = None;
@@ -218,12 +219,18 @@ impl AdtEvent {
             match &upper_id(&seg) {
                 b"EVN" if evn.is_none() => evn = Some(Fields::of(&seg, false, 6)),
                 b"PID" => {
+                    pids += 1;
                     if patient_seg.is_none() {
                         patient_seg = Some(seg);
                     }
                     last_pid = Some(seg);
                 }
-                b"PV1" if visit_seg.is_none() => visit_seg = Some(seg),
+                b"PV1" => {
+                    pv1s += 1;
+                    if visit_seg.is_none() {
+                        visit_seg = Some(seg);
+                    }
+                }
                 b"DG1" => {
                     diagnoses.push(diagnosis(&Fields::of(&seg, false, 15), coding_method_used))
                 }
@@ -262,9 +269,22 @@ impl AdtEvent {
             }
         };
 
+        // The events the processor acts on concern one patient and one visit; a second PID or
+        // PV1 there is two messages run together (A17 swaps, A24/A37 links and merges carry
+        // several by design and are not checked).
+        let trigger = Trigger::from_code(&trigger_code);
+        if !matches!(trigger, Trigger::Other | Trigger::A40) {
+            if pids > 1 {
+                return Err(AdtError::RepeatedSegment("PID"));
+            }
+            if pv1s > 1 {
+                return Err(AdtError::RepeatedSegment("PV1"));
+            }
+        }
+
         let evn_time = |n: usize| evn.as_ref().and_then(|e| comp(e, n, 1)).map(datetime);
         Ok(AdtEvent {
-            trigger: Trigger::from_code(&trigger_code),
+            trigger,
             trigger_code,
             trigger_source,
             message_type,

@@ -15,6 +15,11 @@ pub enum AdtError {
     /// Neither MSH-9.2 nor EVN-1 carries a trigger event.
     #[error("segment MSH field 9: trigger event is empty (and EVN-1 is empty or absent)")]
     MissingTrigger,
+    /// A single-patient event (A01–A08, A11, A13) holds a second PID or PV1: most likely two
+    /// messages run together because the second one's MSH is damaged or missing. Taking the
+    /// first would silently drop the second patient's event.
+    #[error("segment {0}: repeated in a single-patient event (a damaged or missing MSH may have joined two messages)")]
+    RepeatedSegment(&'static str),
 }
 
 impl AdtError {
@@ -24,17 +29,24 @@ impl AdtError {
             AdtError::MissingMessageType => "missing_message_type",
             AdtError::NotAdt => "not_adt",
             AdtError::MissingTrigger => "missing_trigger",
+            AdtError::RepeatedSegment(_) => "repeated_segment",
         }
     }
 
     /// The segment the error is about.
     pub fn segment(&self) -> &'static str {
-        "MSH"
+        match self {
+            AdtError::RepeatedSegment(segment) => segment,
+            _ => "MSH",
+        }
     }
 
-    /// The HL7 field number the error is about.
-    pub fn field(&self) -> usize {
-        9
+    /// The HL7 field number the error is about (`None` for the whole segment).
+    pub fn field(&self) -> Option<usize> {
+        match self {
+            AdtError::RepeatedSegment(_) => None,
+            _ => Some(9),
+        }
     }
 
     /// Fixed, value-free explanation.
@@ -43,6 +55,9 @@ impl AdtError {
             AdtError::MissingMessageType => "message type is empty",
             AdtError::NotAdt => "message type is not ADT",
             AdtError::MissingTrigger => "trigger event is empty (and EVN-1 is empty or absent)",
+            AdtError::RepeatedSegment(_) => {
+                "repeated in a single-patient event (a damaged or missing MSH may have joined two messages)"
+            }
         }
     }
 }

@@ -48,8 +48,12 @@
 //! | [`Procedures`] | every PR1 | count; codes PR1-3.1 |
 //! | [`Merge`] | every MRG | MRG-1 all repetitions (CX as PID-3); MRG-5.1 prior visit |
 //!
-//! The first PID and the first PV1 are used; a second PID (A24 link, A40 pairs) only feeds
-//! [`Merge::surviving`]. Diagnosis descriptions (DG1-3.2, DG1-4) are free text and are not kept.
+//! The first PID and the first PV1 are used; a second PID (A40 pairs) only feeds
+//! [`Merge::surviving`]. In the single-patient events the processor acts on (A01–A08, A11,
+//! A13) a second PID or PV1 is an error ([`AdtError::RepeatedSegment`]): it is what two
+//! messages run together look like when the second one's MSH is damaged, and keeping only the
+//! first would silently lose the second patient's event. A17, A24, A37 and A40 carry several
+//! patients by design. Diagnosis descriptions (DG1-3.2, DG1-4) are free text and are not kept.
 //!
 //! # Values
 //!

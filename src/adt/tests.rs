@@ -62,7 +62,7 @@ fn missing_trigger_everywhere_is_an_error() {
     let err = event("MSH|^~\\&|APP|FAC|||20260101||ADT|C1|P|2.3\rEVN||20260101\r").unwrap_err();
     assert_eq!(err, AdtError::MissingTrigger);
     assert_eq!(err.kind(), "missing_trigger");
-    assert_eq!((err.segment(), err.field()), ("MSH", 9));
+    assert_eq!((err.segment(), err.field()), ("MSH", Some(9)));
 }
 
 #[test]
@@ -373,6 +373,40 @@ fn merges_pair_each_mrg_with_the_pid_before_it() {
     assert_eq!(e.merges[1].prior_visit, None);
     // The event's patient is the first PID.
     assert_eq!(e.patient_key().and_then(|k| k.id.as_deref()), Some("S1"));
+}
+
+#[test]
+fn a_second_pid_or_pv1_in_a_single_patient_event_is_an_error_not_a_lost_event() {
+    // Message 1 (A01, patient 111) followed by message 2 whose MSH was damaged into `MSJ`:
+    // the splitter joins them, and taking the first PID would drop patient 222's discharge.
+    let joined = format!(
+        "{MSH_A03}PID|1||111^^^H^MR\rPV1|1|I\rMSJ|^~\\&|APP|FAC|||2||ADT^A03|C2|P|2.5.1\r\
+         PID|1||222^^^H^MR\rPV1|1|I|||||||||||||||||||||||||||||||||||||||||||20260102\r"
+    );
+    let err = event(&joined).unwrap_err();
+    assert_eq!(err, AdtError::RepeatedSegment("PID"));
+    assert_eq!(
+        (err.kind(), err.segment(), err.field()),
+        ("repeated_segment", "PID", None)
+    );
+    assert!(!err.to_string().contains("222") && !err.to_string().contains("111"));
+    // Two PV1 under one PID: the same.
+    let two_visits = format!("{MSH_A03}PID|1||111^^^H^MR\rPV1|1|I\rPV1|1|E\r");
+    assert_eq!(
+        event(&two_visits).unwrap_err(),
+        AdtError::RepeatedSegment("PV1")
+    );
+    // Events that carry several patients by design are not checked: A40 merges (see
+    // merges_pair_each_mrg_with_the_pid_before_it), A17 swaps, A24 links.
+    for trigger in ["A17", "A24", "A37"] {
+        let msg = format!(
+            "MSH|^~\\&|APP|FAC|||1||ADT^{trigger}|C|P|2.5.1\r\
+             PID|1||111^^^H^MR\rPV1|1|I\rPID|1||222^^^H^MR\rPV1|1|I\r"
+        );
+        let e = ok(&msg);
+        assert_eq!(e.trigger_code, trigger);
+        assert_eq!(e.patient_key().and_then(|k| k.id.as_deref()), Some("111"));
+    }
 }
 
 #[test]

@@ -523,7 +523,7 @@ impl Pipeline {
         let event = AdtEvent::from_message(&message).map_err(|e| Poison {
             kind: e.kind(),
             segment: Some(e.segment().into()),
-            field: Some(e.field()),
+            field: e.field(),
             reason: e.reason().into(),
         })?;
         let pid = event.patient_key().ok_or_else(|| {
@@ -619,7 +619,7 @@ impl Pipeline {
         let event = event.map_err(|e| Poison {
             kind: e.kind(),
             segment: Some(e.segment().into()),
-            field: Some(e.field()),
+            field: e.field(),
             reason: e.reason().into(),
         })?;
         self.handle_event(state, msg, &event)
