@@ -46,9 +46,9 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
 }
 
-fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Parse(args) => cmd::parse::run(args),
         Command::Train(args) => cmd::train::run(args),
@@ -57,5 +57,30 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Loadtest(args) => cmd::loadtest::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("readmit: {}", error_text(&e));
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// An error and its causes on one line, for a person: no backtrace (a user error is not a
+/// crash, even with `RUST_BACKTRACE=1` set), and a cause whose text the message before it
+/// already contains (our errors often include their source's text) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

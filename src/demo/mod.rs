@@ -632,6 +632,8 @@ pub async fn run(
     let mut check = tokio::time::interval(Duration::from_millis(100));
     let mut processor_result: Option<Result<RunSummary, DemoError>> = None;
     let mut target_reached = false;
+    // The simulator finished (its data or a short --data) before the target was reached.
+    let mut sim_done = false;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -650,7 +652,7 @@ pub async fn run(
             }, if sim.is_some() => {
                 sim = None;
                 match r {
-                    Ok(Ok(n)) if opts.discharges.is_some() && !target_reached => { let _ = writeln!(out, "simulator: all {n} messages sent"); }
+                    Ok(Ok(n)) if opts.discharges.is_some() && !target_reached => { sim_done = true; let _ = writeln!(out, "simulator: all {n} messages sent"); }
                     Ok(Ok(n)) => { let _ = writeln!(out, "simulator: data exhausted after {n} messages; still serving metrics (Ctrl-C to stop)"); }
                     Ok(Err(e)) => { let _ = writeln!(out, "simulator stopped: {e}"); }
                     Err(e) => { let _ = writeln!(out, "simulator task failed: {e}"); }
@@ -658,6 +660,17 @@ pub async fn run(
             }
             _ = check.tick(), if !target_reached => {
                 let scored = discharges_scored(&registry);
+                // Everything sent was processed and the target cannot be reached any more:
+                // stop instead of waiting for discharges that will never come.
+                if sim_done
+                    && !opts.keep_running
+                    && counter_sum(&registry, MESSAGES_CONSUMED_TOTAL) >= produced.load(Ordering::Relaxed)
+                {
+                    if let Some(n) = opts.discharges.filter(|n| scored < *n) {
+                        let _ = writeln!(out, "the simulator ran out of data after {scored} of {n} discharges were scored; stopping");
+                        break;
+                    }
+                }
                 if let Some(n) = opts.discharges.filter(|n| scored >= *n) {
                     target_reached = true;
                     if opts.keep_running {

@@ -23,6 +23,19 @@ pub fn load_rows(path: &Path) -> Result<Vec<DatasetRow>, SimError> {
         Box::new(std::io::BufReader::new(file))
     };
     let mut csv = csv::Reader::from_reader(reader);
+    // Read the header first: `deserialize` treats a header it cannot read (a directory, a
+    // file that is not gzip) as no records at all, and the simulator then sent nothing.
+    if let Err(e) = csv.headers() {
+        let line = e.position().map_or(0, csv::Position::line);
+        return Err(match e.into_kind() {
+            csv::ErrorKind::Io(source) => SimError::Io {
+                action: "read dataset",
+                path: shown,
+                source,
+            },
+            _ => SimError::Csv { path: shown, line },
+        });
+    }
     let mut rows = Vec::with_capacity(110_000);
     for record in csv.deserialize::<DatasetRow>() {
         match record {
@@ -40,5 +53,48 @@ pub fn load_rows(path: &Path) -> Result<Vec<DatasetRow>, SimError> {
             }
         }
     }
+    if rows.is_empty() {
+        return Err(SimError::Empty { path: shown });
+    }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_or_empty_datasets_are_errors_not_zero_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory: reading the header fails.
+        let err = load_rows(dir.path()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SimError::Io {
+                    action: "read dataset",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // A .gz file that is not gzip.
+        let not_gzip = dir.path().join("rows.csv.gz");
+        std::fs::write(&not_gzip, b"this is not gzip at all").unwrap();
+        let err = load_rows(&not_gzip).unwrap_err();
+        assert!(matches!(err, SimError::Io { .. }), "{err}");
+        // A CSV with a header and no records.
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, b"encounter_id,patient_nbr\n").unwrap();
+        let err = load_rows(&empty).unwrap_err();
+        assert!(matches!(err, SimError::Empty { .. }), "{err}");
+        assert!(err.to_string().contains("holds no records"));
+        // An empty file.
+        let nothing = dir.path().join("nothing.csv");
+        std::fs::write(&nothing, b"").unwrap();
+        assert!(matches!(
+            load_rows(&nothing).unwrap_err(),
+            SimError::Empty { .. }
+        ));
+    }
 }

@@ -123,6 +123,14 @@ pub enum SimError {
         /// 1-based line number.
         line: u64,
     },
+    /// The dataset file holds no records.
+    #[error(
+        "dataset file {path} holds no records (expected the Diabetes-130 CSV, diabetic_data.csv or .csv.gz)"
+    )]
+    Empty {
+        /// The file.
+        path: String,
+    },
 }
 
 /// Which patients to simulate (`test` = `patient_nbr % 5 == 0`, the training code's split).
