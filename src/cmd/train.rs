@@ -49,6 +49,10 @@ pub struct Args {
     /// exit without training.
     #[arg(long, conflicts_with = "export_features")]
     pub card_only: bool,
+    /// Replace an existing artifact in `<out>/<name>-v<version>/` (by default training refuses:
+    /// `models/readmit-lr-v1/` is the model `run`, `demo` and `evaluate` load).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `readmit train`.
@@ -60,6 +64,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         card::write(&dir, &artifact)?;
         eprintln!("wrote {}", dir.join("MODEL_CARD.md").display());
         return Ok(ExitCode::SUCCESS);
+    }
+    // Refuse before the work, not after: a quick `--limit` run must not replace the model the
+    // service loads without being asked to.
+    if args.export_features.is_none() && !args.force {
+        let name = TrainOptions::default().name;
+        let existing = args
+            .out
+            .join(format!("{name}-v{}", args.version))
+            .join("model.json");
+        if existing.exists() {
+            anyhow::bail!(
+                "{} exists (the model run, demo and evaluate load by default); pass --force to \
+                 replace it, or write elsewhere with --out DIR or --version N",
+                existing.display()
+            );
+        }
     }
     let expected = (!args.skip_checksum).then_some(dataset::EXPECTED_SHA256);
     let data = dataset::load(&args.data, expected, args.limit)
