@@ -135,3 +135,32 @@ fn missing_output_is_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--output FILE or --topic"));
 }
+
+#[test]
+fn an_unreachable_broker_fails_fast_naming_the_servers() {
+    let Some(data) = data() else { return };
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_readmit"))
+        .args(["simulate", "--patients", "2", "--topic", "adt.events"])
+        .args(["--bootstrap-servers", "127.0.0.1:1", "--data"])
+        .arg(&data)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no Kafka broker answered at 127.0.0.1:1")
+            && stderr.contains("--bootstrap-servers"),
+        "{stderr}"
+    );
+    // One line, no backtrace even with RUST_BACKTRACE=1 (a user error is not a crash).
+    assert!(!stderr.contains("Stack backtrace"), "{stderr}");
+    // Before: librdkafka's 300 s message timeout, then a count with no reason.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -16,7 +16,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use readmit::simulate::{
     load_rows, Area, MalformedKind, ManifestBuilder, RecordKind, SimConfig, SimRecord, Simulator,
     SplitChoice,
@@ -309,13 +309,22 @@ fn produce(
         .set("compression.type", "lz4")
         .set("enable.idempotence", "true")
         .set("queue.buffering.max.messages", "200000")
+        // librdkafka's default (300 s) kept a run against a wrong address silent for five
+        // minutes; a record not delivered within a minute is reported as failed.
+        .set("message.timeout.ms", "60000")
         .create()
         .context("creating the Kafka producer")?;
+    // Fail fast, naming the servers, when no broker answers (a typo, a closed port).
+    producer
+        .client()
+        .fetch_metadata(None, Duration::from_secs(15))
+        .with_context(|| {
+            format!("no Kafka broker answered at {servers} within 15 s (check --bootstrap-servers)")
+        })?;
     const MAX_IN_FLIGHT: usize = 100_000;
     runtime.block_on(async {
         let mut pending = FuturesUnordered::new();
-        let mut failed = 0u64;
-        let mut delivered = 0u64;
+        let mut tally = Tally::default();
         let bar = progress(sim.encounter_count(), true);
         for record in sim.records() {
             if let Some(d) = pacer.delay() {
@@ -323,7 +332,7 @@ fn produce(
             }
             while pending.len() >= MAX_IN_FLIGHT {
                 if let Some(r) = pending.next().await {
-                    tally(r, &mut delivered, &mut failed);
+                    tally.add(r);
                 }
             }
             let now = std::time::SystemTime::now()
@@ -342,13 +351,13 @@ fn produce(
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                         fr = back;
                         match pending.next().await {
-                            Some(r) => tally(r, &mut delivered, &mut failed),
+                            Some(r) => tally.add(r),
                             None => tokio::time::sleep(Duration::from_millis(5)).await,
                         }
                     }
                     Err((e, _)) => {
                         eprintln!("simulate: a record could not be queued: {e}");
-                        failed += 1;
+                        tally.failed += 1;
                         break;
                     }
                 }
@@ -359,11 +368,18 @@ fn produce(
             manifest.observe(&record);
         }
         while let Some(r) = pending.next().await {
-            tally(r, &mut delivered, &mut failed);
+            tally.add(r);
         }
         bar.finish_and_clear();
-        eprintln!("simulate: {delivered} records delivered to Kafka, {failed} failed");
-        Ok(failed)
+        eprintln!(
+            "simulate: {} records delivered to Kafka, {} failed",
+            tally.delivered, tally.failed
+        );
+        if let Some(e) = &tally.first_error {
+            // The error names a librdkafka code (e.g. MessageTimedOut), never record content.
+            eprintln!("simulate: first delivery error: {e}");
+        }
+        Ok(tally.failed)
     })
 }
 
@@ -372,9 +388,25 @@ type DeliveryOutcome = Result<
     futures::channel::oneshot::Canceled,
 >;
 
-fn tally(result: DeliveryOutcome, delivered: &mut u64, failed: &mut u64) {
-    match result {
-        Ok(Ok(_)) => *delivered += 1,
-        _ => *failed += 1,
+/// Delivery counts, and the first failure's reason.
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    failed: u64,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn add(&mut self, result: DeliveryOutcome) {
+        let error = match result {
+            Ok(Ok(_)) => {
+                self.delivered += 1;
+                return;
+            }
+            Ok(Err((e, _))) => e.to_string(),
+            Err(_) => "the producer dropped the delivery report".to_string(),
+        };
+        self.failed += 1;
+        self.first_error.get_or_insert(error);
     }
 }
