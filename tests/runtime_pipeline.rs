@@ -595,3 +595,29 @@ async fn with_rekeying_the_changelog_must_match_the_rekeyed_topic() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_the_start_up_topic_check_ends_the_run_at_once() {
+    // A "broker" that accepts connections and never answers: the topic check's metadata
+    // request waits for its whole timeout (8 s here; before this change the run then ended
+    // with a topic error, which `stop` below refuses).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let kafka = TestKafka::start(1);
+    let mut settings = kafka.settings("silent");
+    settings.kafka.bootstrap_servers = addr.to_string();
+    settings.consumer.request_timeout_ms = 8_000;
+    let (token, handle) = spawn_run(settings.clone(), EchoCounter::new(&settings));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!handle.is_finished(), "still waiting for the cluster");
+    // Before: the stop was logged and then ignored until the request timed out, and the run
+    // ended with a topic error (exit 1). Now it ends cleanly, having consumed nothing.
+    let summary = stop(token, handle).await;
+    assert_eq!(summary, RunSummary::default());
+}

@@ -59,6 +59,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         serve_stop.cancel();
         summary
     })?;
+    // A metadata request still in flight on a blocking thread (a stop during the start-up
+    // topic check against an unreachable broker) must not hold the exit until its timeout.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let restored_records: u64 = summary.restores.iter().map(|r| r.records).sum();
     let restore_ms = summary
         .restores

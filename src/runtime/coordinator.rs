@@ -65,7 +65,15 @@ async fn run_inner<P: Processor>(
     let settings = Arc::new(settings);
     let processor = Arc::new(processor);
     let stats = Stats::new(observer);
-    let layout = super::topics::ensure_topics(&settings).await?;
+    // A stop requested while the topic check still waits for the cluster (an unreachable
+    // broker: up to the request timeout) ends the run at once, cleanly: nothing was consumed.
+    let layout = tokio::select! {
+        layout = super::topics::ensure_topics(&settings) => layout?,
+        () = shutdown.cancelled() => {
+            tracing::info!("Stopped before start-up finished (shutdown requested during the topic check).");
+            return Ok(RunSummary::default());
+        }
+    };
     processor.topic_partitions(&settings.topics.input, layout.input_partitions);
     if let Some(n) = layout.rekeyed_partitions {
         processor.topic_partitions(&settings.topics.rekeyed, n);
