@@ -62,6 +62,15 @@ pub enum DemoError {
         source: rdkafka::error::KafkaError,
     },
     /// Creating the alert topics failed.
+    #[error(
+        "no Kafka broker answered at {servers} within 15 s (check --bootstrap-servers): {source}"
+    )]
+    Unreachable {
+        /// The bootstrap servers tried.
+        servers: String,
+        /// The metadata request's error.
+        source: rdkafka::error::KafkaError,
+    },
     #[error("topic {0} could not be created: {1}")]
     Topic(String, RDKafkaErrorCode),
     /// The assembled settings are invalid (a bug in the demo, or a bad option).
@@ -287,6 +296,13 @@ async fn create_alert_topics(settings: &Settings, topics: &[String]) -> Result<(
                 what: "admin client",
                 source,
             })?;
+    let admin = std::sync::Arc::new(admin);
+    runtime::topics::broker_answers(&admin)
+        .await
+        .map_err(|source| DemoError::Unreachable {
+            servers: settings.kafka.bootstrap_servers.clone(),
+            source,
+        })?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| NewTopic::new(t, PARTITIONS, TopicReplication::Fixed(1)))

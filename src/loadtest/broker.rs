@@ -85,6 +85,13 @@ impl Broker {
                     what: "admin client",
                     source,
                 })?;
+        let admin = std::sync::Arc::new(admin);
+        runtime::topics::broker_answers(&admin)
+            .await
+            .map_err(|source| LoadError::Unreachable {
+                servers: self.bootstrap.clone(),
+                source,
+            })?;
         let new: Vec<NewTopic<'_>> = topics
             .iter()
             .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))

@@ -52,6 +52,16 @@ pub enum LoadError {
         /// The client error.
         source: rdkafka::error::KafkaError,
     },
+    /// No broker answered at the bootstrap servers.
+    #[error(
+        "no Kafka broker answered at {servers} within 15 s (check --bootstrap-servers): {source}"
+    )]
+    Unreachable {
+        /// The bootstrap servers tried.
+        servers: String,
+        /// The metadata request's error.
+        source: rdkafka::error::KafkaError,
+    },
     /// A topic could not be created.
     #[error("topic {0} could not be created: {1}")]
     Topic(String, RDKafkaErrorCode),

@@ -105,6 +105,26 @@ async fn partition_counts(
         .collect())
 }
 
+/// How long [`broker_answers`] waits.
+pub const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Fetches cluster metadata once with `admin` ([`REACHABLE_TIMEOUT`]): Ok when a broker
+/// answered. An admin operation against an unreachable cluster otherwise only times out,
+/// without saying that no broker answered.
+pub async fn broker_answers(
+    admin: &std::sync::Arc<AdminClient<DefaultClientContext>>,
+) -> Result<(), rdkafka::error::KafkaError> {
+    let admin = admin.clone();
+    tokio::task::spawn_blocking(move || {
+        admin
+            .inner()
+            .fetch_metadata(None, REACHABLE_TIMEOUT)
+            .map(drop)
+    })
+    .await
+    .unwrap_or(Ok(()))
+}
+
 /// Checks (and, when allowed, creates) the configured topics.
 pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeError> {
     let timeout = Duration::from_millis(settings.consumer.request_timeout_ms);
