@@ -343,6 +343,24 @@ fn header(out: &mut String, what: &str, index: usize, file: Option<&str>) {
 /// Width of the key column: the longest key, `discharge_disposition:`, plus one space.
 const KEY_WIDTH: usize = 23;
 
+/// One `key: value` line. Control characters in the value (an escape such as `\X0A\`
+/// decodes to a line break) are shown escaped, so a value can never start a line of its own
+/// and pass for another field.
 fn line(out: &mut String, key: &str, value: &str) {
+    let value: std::borrow::Cow<'_, str> = if value.chars().any(char::is_control) {
+        value
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    };
     out.push_str(&format!("  {:<KEY_WIDTH$}{value}\n", format!("{key}:")));
 }

@@ -219,3 +219,54 @@ fn batch_count_mismatch_is_a_warning() {
         "{stderr}"
     );
 }
+
+#[test]
+fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
+    // PID-3.1 decodes (\X0A\ is a line feed) to "X\n  sex: M": unescaped, the text output
+    // showed a second `sex:` line that is not the message's PID-8 (F).
+    let msg = "MSH|^~\\&|APP|FAC|||20260101120000||ADT^A03|C1|P|2.5.1\r\
+               PID|1||X\\X0A\\  sex:                   M^^^H^MR|||||F\r";
+    let mut child = readmit()
+        .args(["parse", "--format", "text"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(msg.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sex_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("sex:"))
+        .collect();
+    assert_eq!(sex_lines.len(), 1, "{text}");
+    assert!(sex_lines[0].ends_with('F'), "{text}");
+    assert!(
+        text.contains("X\\n  sex:"),
+        "the line feed shows as \\n: {text}"
+    );
+    // JSON output keeps the decoded value (JSON escapes it).
+    let mut child = readmit()
+        .args(["parse", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(msg.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        lines(&out)[0]["patient_id"],
+        "X\n  sex:                   M"
+    );
+}
