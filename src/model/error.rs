@@ -45,7 +45,10 @@ pub enum ModelError {
     #[error("cannot encode model artifact: {0}")]
     Encode(serde_json::Error),
     /// The training data does not have the expected checksum.
-    #[error("training data sha256 mismatch: expected {expected}, got {actual}")]
+    #[error(
+        "data file sha256 mismatch: expected {expected}, got {actual} (not the vendored \
+         Diabetes-130 file; pass --skip-checksum to use it anyway)"
+    )]
     DataChecksum {
         /// Expected sha256 (hex).
         expected: String,
