@@ -270,3 +270,33 @@ fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
         "X\n  sex:                   M"
     );
 }
+
+#[test]
+fn a_dash_reads_standard_input_and_help_states_the_exit_codes() {
+    let mut child = readmit()
+        .args(["parse", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"MSH|^~\\&|APP|FAC|||1||ADT^A03|C7|P|2.5.1\r")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines(&out)[0]["control_id"], "C7");
+    let help = readmit().args(["parse", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Exit status: 0 when every message parsed; 2 when"),
+        "{help}"
+    );
+}

@@ -27,11 +27,16 @@ pub enum Format {
 /// (its error is printed in place and the rest of the input is still processed); 1 when a file
 /// could not be read (named on stderr; the other files are still processed).
 #[derive(clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when every message parsed; 2 when at least one message \
+could not be parsed (its error object is printed in its place and the rest is still read); 1 \
+when a file could not be read (named on stderr; the other files are still read)."
+)]
 pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
-    /// Files to read; standard input when none is given.
+    /// Files to read (`-` for standard input); standard input when none is given.
     pub files: Vec<PathBuf>,
 }
 
@@ -57,7 +62,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let mut result = Ok(());
         for path in &args.files {
-            let input = match fs::read(path) {
+            let read = if path.as_os_str() == "-" {
+                let mut input = Vec::new();
+                io::stdin().lock().read_to_end(&mut input).map(|_| input)
+            } else {
+                fs::read(path)
+            };
+            let input = match read {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     // Flush first so stderr lines appear after the records before them.
