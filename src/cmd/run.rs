@@ -50,9 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         observability
             .readiness
             .stop_when_cancelled(shutdown.clone());
-        if let Some(addr) = observability.serve(&settings, serve_stop.clone()).await? {
-            tracing::info!(%addr, "Serving /metrics, /healthz and /readyz.");
-        }
+        // The endpoint logs its own "Metrics endpoint listening." line with the address.
+        observability.serve(&settings, serve_stop.clone()).await?;
         let observer = observability.observer();
         let summary = service::run(settings, pipeline, shutdown, Some(observer)).await;
         observability.readiness.set_broker_reachable(false);

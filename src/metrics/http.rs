@@ -247,7 +247,7 @@ pub async fn serve(
             registry,
             readiness,
         });
-    tracing::info!(address = %bound, "Metrics endpoint listening.");
+    tracing::info!(address = %bound, "Metrics endpoint listening (/metrics, /healthz, /readyz).");
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

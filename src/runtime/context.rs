@@ -122,7 +122,7 @@ impl ConsumerContext for RuntimeContext {
             Rebalance::Assign(tpl) => {
                 // Counted by the coordinator once earlier tasks of these partitions are gone.
                 let parts = partitions(tpl);
-                tracing::info!(partitions = ?parts, "Partitions assigned.");
+                tracing::info!(partitions = %partition_list(&parts), "Partitions assigned.");
                 self.hand_over(|done| RebalanceEvent::Assign {
                     partitions: parts,
                     done,
@@ -130,7 +130,7 @@ impl ConsumerContext for RuntimeContext {
             }
             Rebalance::Revoke(tpl) => {
                 let parts = partitions(tpl);
-                tracing::info!(partitions = ?parts, "Partitions revoked; draining.");
+                tracing::info!(partitions = %partition_list(&parts), "Partitions revoked; draining.");
                 self.stats
                     .record(RuntimeEvent::PartitionsRevoked(parts.clone()));
                 self.hand_over(|done| RebalanceEvent::Revoke {
@@ -173,5 +173,42 @@ pub(crate) fn commit_sync<C: Consumer<RuntimeContext>>(consumer: &C, stats: &Sta
             tracing::warn!(%error, when, "Offset commit failed.");
             stats.record(RuntimeEvent::CommitFailed);
         }
+    }
+}
+
+/// Partitions for a log field, grouped by topic in order: `adt.events[0,1,2]` (the `Debug` of
+/// the list read `[("adt.events", 0), …]` inside a JSON string).
+pub(crate) fn partition_list(parts: &[(String, i32)]) -> String {
+    let mut out = String::new();
+    let mut current: Option<&str> = None;
+    for (topic, p) in parts {
+        if current == Some(topic.as_str()) {
+            out.push_str(&format!(",{p}"));
+        } else {
+            if current.is_some() {
+                out.push_str("] ");
+            }
+            out.push_str(&format!("{topic}[{p}"));
+            current = Some(topic);
+        }
+    }
+    if current.is_some() {
+        out.push(']');
+    }
+    out
+}
+
+#[cfg(test)]
+mod partition_list_tests {
+    use super::partition_list;
+
+    #[test]
+    fn partitions_print_grouped_by_topic() {
+        let p = |t: &str, n| (t.to_string(), n);
+        assert_eq!(partition_list(&[]), "");
+        assert_eq!(
+            partition_list(&[p("adt.events", 0), p("adt.events", 2), p("rekeyed", 1)]),
+            "adt.events[0,2] rekeyed[1]"
+        );
     }
 }

@@ -325,7 +325,13 @@ async fn drain_tasks(
         let abort = running.join.abort_handle();
         match tokio::time::timeout_at(hard_deadline, running.join).await {
             Ok(Ok(Ok(report))) => {
-                tracing::debug!(topic, partition, completed = report.completed, last_stored = ?report.last_stored, "Partition drained.");
+                tracing::debug!(
+                    topic,
+                    partition,
+                    completed = report.completed,
+                    last_stored = report.last_stored.map_or(-1, |o| o),
+                    "Partition drained."
+                );
             }
             Ok(Ok(Err(source))) => {
                 set_failure(

@@ -200,7 +200,7 @@ pub async fn ensure_topics(settings: &Settings) -> Result<TopicLayout, RuntimeEr
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             if !created.is_empty() {
-                tracing::info!(topics = ?created, "Topics created.");
+                tracing::info!(topics = %created.join(", "), "Topics created.");
             }
         }
     }
