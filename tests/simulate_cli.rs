@@ -134,6 +134,16 @@ fn missing_output_is_an_error() {
     let out = simulate(&data, &["--patients", "1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--output FILE or --topic"));
+    // Zero patients did nothing and exited 0 with an empty file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("none.hl7");
+    let out = simulate(
+        &data,
+        &["--patients", "0", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'--patients <N>': must be at least 1"));
+    assert!(!file.exists());
 }
 
 #[test]

@@ -13,8 +13,8 @@ use readmit::demo::{self, DemoOptions};
 /// Arguments of `readmit demo`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Stop after this many discharges were scored, print the summary and exit.
-    #[arg(long, value_name = "N")]
+    /// Stop after this many discharges were scored, print the summary and exit (at least 1).
+    #[arg(long, value_name = "N", value_parser = super::at_least_one::<u64>)]
     pub discharges: Option<u64>,
     /// Simulator messages per second (0 = as fast as possible).
     #[arg(long, value_name = "MSG_PER_SEC", default_value_t = 20.0)]

@@ -40,7 +40,7 @@ pub struct Args {
     pub backlog: usize,
     /// Measure state memory per patient and restore time instead: load this many patients'
     /// histories into one partition's state (e.g. 1000000).
-    #[arg(long, value_name = "PATIENTS")]
+    #[arg(long, value_name = "PATIENTS", value_parser = super::at_least_one::<u64>)]
     pub memory: Option<u64>,
     /// The Diabetes-130 file.
     #[arg(long, value_name = "FILE", default_value = readmit::demo::DEFAULT_DATA)]

@@ -46,8 +46,8 @@ pub struct Args {
     /// Which patients.
     #[arg(long, value_enum, default_value_t = Split::All)]
     pub split: Split,
-    /// Only the first N patients (ascending patient_nbr) of the split.
-    #[arg(long, value_name = "N")]
+    /// Only the first N patients (ascending patient_nbr) of the split (at least 1).
+    #[arg(long, value_name = "N", value_parser = super::at_least_one::<usize>)]
     pub patients: Option<usize>,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 1)]
