@@ -190,6 +190,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sim.encounter_count()
     );
     let mut manifest = ManifestBuilder::new(args.seed, sim.patient_count(), sim.index_encounters());
+    // Open the manifest before the run: an unwritable path used to fail only after every
+    // record was written or, worse, delivered to Kafka (a re-run then duplicated them).
+    let manifest_file = args
+        .manifest
+        .as_ref()
+        .map(|path| {
+            File::create(path)
+                .map(|f| (path, f))
+                .with_context(|| format!("creating {}", path.display()))
+        })
+        .transpose()?;
     let start = Instant::now();
     let mut pacer = Pacer {
         rate: args.rate,
@@ -227,8 +238,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let elapsed = start.elapsed().as_secs_f64();
     let m = manifest.finish();
     summary(&m, elapsed, failed);
-    if let Some(path) = &args.manifest {
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    if let Some((path, file)) = manifest_file {
         let mut w = BufWriter::new(file);
         serde_json::to_writer_pretty(&mut w, &m)
             .map_err(io::Error::from)

@@ -80,6 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 existing.display()
             );
         }
+        // An unusable --out used to fail only after the whole training.
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("creating the output directory {}", args.out.display()))?;
     }
     let expected = (!args.skip_checksum).then_some(dataset::EXPECTED_SHA256);
     let data = dataset::load(&args.data, expected, args.limit)
