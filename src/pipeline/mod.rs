@@ -805,11 +805,24 @@ impl Pipeline {
                     admitted_at: times.admitted,
                     at,
                 });
-                match scoring {
-                    Some(s) => {
+                // A visit scored before and not retracted since (an A03 after an A13 reinstates
+                // the discharge and alerts again) is not a new discharge: the
+                // same features again (a resend the recent-ID ring no longer holds) change
+                // nothing; different ones are an update, like an amending A08.
+                let previous = history
+                    .scored
+                    .iter()
+                    .find(|x| x.visit == visit_hash && !x.retracted)
+                    .map(|x| x.features_hash);
+                match (scoring, previous) {
+                    (Some(s), Some(h)) if h == s.features_hash => Outcome::HistoryOnly,
+                    (Some(s), Some(_)) => {
+                        self.emit_score(&ctx, history, s, at, AlertKind::Update, &mut out)
+                    }
+                    (Some(s), None) => {
                         self.emit_score(&ctx, history, s, at, AlertKind::Discharge, &mut out)
                     }
-                    None => Outcome::HistoryOnly,
+                    (None, _) => Outcome::HistoryOnly,
                 }
             }
             Trigger::A08 => {

@@ -280,6 +280,56 @@ fn a_repeated_message_changes_nothing() {
 }
 
 #[test]
+fn an_a03_for_a_visit_already_scored_alerts_again_only_when_it_changes_the_score_inputs() {
+    let p = pipeline(KeyCheck::Count);
+    let mut state = PartitionState::default();
+    let d = Msg {
+        trigger: "A03",
+        discharge: "20260105120000",
+        ..Msg::default()
+    };
+    let first = p.handle(&mut state, &inbound(0, "MRN1", d.render()));
+    assert_eq!(first.outcome, "alerted");
+    let alert = json(&first.records[1]);
+    assert_eq!(alert["kind"], "discharge");
+    // The same discharge sent again under a new control ID (so not a recent duplicate, as
+    // when a sender replays more than the last 16 messages): nothing new to tell.
+    let resent = Msg { control: "C2", ..d };
+    let out = p.handle(&mut state, &inbound(1, "MRN1", resent.render()));
+    assert_eq!(out.outcome, "history_only");
+    assert!(out.records.is_empty(), "{:?}", topics_of(&out));
+    // A corrected A03 (home health now) is an update of the same alert, not a second discharge.
+    let corrected = Msg {
+        control: "C3",
+        disposition: "06",
+        ..d
+    };
+    let out = p.handle(&mut state, &inbound(2, "MRN1", corrected.render()));
+    assert_eq!(out.outcome, "alerted");
+    let update = json(&out.records[1]);
+    assert_eq!(update["kind"], "update");
+    assert_eq!(update["alert_id"], alert["alert_id"]);
+    assert_eq!(json(&out.records[0])["kind"], "update");
+    // Cancelled (A13), then discharged again: the discharge is reinstated and alerted.
+    let cancel = Msg {
+        trigger: "A13",
+        control: "C4",
+        ..Msg::default()
+    };
+    let out = p.handle(&mut state, &inbound(3, "MRN1", cancel.render()));
+    assert_eq!(json(&out.records[1])["kind"], "retraction");
+    let again = Msg {
+        control: "C5",
+        disposition: "06",
+        ..d
+    };
+    let out = p.handle(&mut state, &inbound(4, "MRN1", again.render()));
+    assert_eq!(out.outcome, "alerted");
+    assert_eq!(json(&out.records[1])["kind"], "discharge");
+    assert_eq!(json(&out.records[1])["alert_id"], alert["alert_id"]);
+}
+
+#[test]
 fn cancel_discharge_retracts_the_alert_with_the_same_id() {
     let p = pipeline(KeyCheck::Count);
     let mut state = PartitionState::default();
