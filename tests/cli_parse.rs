@@ -220,25 +220,27 @@ fn batch_count_mismatch_is_a_warning() {
     );
 }
 
+/// `readmit parse ARGS` with `input` on standard input.
+fn parse_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = readmit()
+        .arg("parse")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
     // PID-3.1 decodes (\X0A\ is a line feed) to "X\n  sex: M": unescaped, the text output
     // showed a second `sex:` line that is not the message's PID-8 (F).
     let msg = "MSH|^~\\&|APP|FAC|||20260101120000||ADT^A03|C1|P|2.5.1\r\
                PID|1||X\\X0A\\  sex:                   M^^^H^MR|||||F\r";
-    let mut child = readmit()
-        .args(["parse", "--format", "text"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(msg.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = parse_stdin(&["--format", "text"], msg.as_bytes());
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let sex_lines: Vec<&str> = text
@@ -252,19 +254,7 @@ fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
         "the line feed shows as \\n: {text}"
     );
     // JSON output keeps the decoded value (JSON escapes it).
-    let mut child = readmit()
-        .args(["parse", "--format", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(msg.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = parse_stdin(&["--format", "json"], msg.as_bytes());
     assert_eq!(
         lines(&out)[0]["patient_id"],
         "X\n  sex:                   M"
@@ -273,20 +263,7 @@ fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
 
 #[test]
 fn a_dash_reads_standard_input_and_help_states_the_exit_codes() {
-    let mut child = readmit()
-        .args(["parse", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"MSH|^~\\&|APP|FAC|||1||ADT^A03|C7|P|2.5.1\r")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = parse_stdin(&["-"], b"MSH|^~\\&|APP|FAC|||1||ADT^A03|C7|P|2.5.1\r");
     assert!(
         out.status.success(),
         "{}",

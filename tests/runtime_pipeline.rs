@@ -326,23 +326,28 @@ async fn unproducible_output_dead_letters_the_input_and_advances() {
     assert_eq!(committed.iter().sum::<i64>(), 40);
 }
 
+/// Adds a collaborative (high tier, pseudonym only) to the routing table.
+fn add_collaborative(settings: &mut Settings, name: &str) {
+    settings
+        .alerts
+        .routing
+        .collaboratives
+        .push(readmit::alerts::Collaborative {
+            name: name.into(),
+            tiers: vec![readmit::alerts::Tier::High],
+            receives_mrn: false,
+            receives_zip: false,
+            format: readmit::alerts::AlertFormat::Json,
+        });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_topics_fail_with_one_message_naming_each() {
     let kafka = TestKafka::start(1);
     let mut settings = kafka.settings("missing");
     // A collaborative whose alert topic is missing is named too (before, it surfaced only at
     // its first alert, which went to the dead-letter topic).
-    settings
-        .alerts
-        .routing
-        .collaboratives
-        .push(readmit::alerts::Collaborative {
-            name: "north".into(),
-            tiers: vec![readmit::alerts::Tier::High],
-            receives_mrn: false,
-            receives_zip: false,
-            format: readmit::alerts::AlertFormat::Json,
-        });
+    add_collaborative(&mut settings, "north");
     settings.validate().expect("settings with a collaborative");
     kafka.create_topic(&settings.topics.input, 3, false).await;
     kafka
@@ -400,17 +405,7 @@ async fn topics_are_created_when_allowed() {
     let mut settings = kafka.settings("create");
     settings.topics.create = true;
     settings.topics.partitions = 2;
-    settings
-        .alerts
-        .routing
-        .collaboratives
-        .push(readmit::alerts::Collaborative {
-            name: "north".into(),
-            tiers: vec![readmit::alerts::Tier::High],
-            receives_mrn: false,
-            receives_zip: false,
-            format: readmit::alerts::AlertFormat::Json,
-        });
+    add_collaborative(&mut settings, "north");
     let north = format!("{}north", settings.topics.alerts_prefix);
     let (token, mut handle) = spawn_run(settings.clone(), EchoCounter::new(&settings));
     // wait until the runtime created the input, then use it

@@ -1097,25 +1097,11 @@ impl Pipeline {
             self.counters
                 .unrouted
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let patient = PatientRef {
-                pseudonym: pseudonym.clone(),
-                mrn: None,
-                assigning_authority: None,
-                zip: None,
-            };
-            let alert = make_alert("unrouted", patient);
-            out.push(OutboundRecord::new(
-                self.options.topics.unrouted.clone(),
-                Some(alert.alert_id.clone().into_bytes()),
-                Some(alert.to_json()),
-            ));
+            let alert = make_alert("unrouted", pseudonym_only(&pseudonym));
+            out.push(self.unrouted_record(&alert));
             alerted.push("unrouted".into());
         }
-        if let Some(m) = &self.metrics {
-            for c in &alerted {
-                m.record_alert_published(c, tier.as_str());
-            }
-        }
+        self.count_published(&alerted, tier);
         let record = RiskScoreRecord {
             schema_version: RECORD_SCHEMA_VERSION,
             alert_id: alert_id_hex(alert_id),
@@ -1178,29 +1164,13 @@ impl Pipeline {
             alerted.push(c.name.clone());
         }
         if routed.is_empty() {
-            let alert = retraction(
-                "unrouted",
-                PatientRef {
-                    pseudonym: pseudonym.clone(),
-                    mrn: None,
-                    assigning_authority: None,
-                    zip: None,
-                },
-            );
-            out.push(OutboundRecord::new(
-                self.options.topics.unrouted.clone(),
-                Some(alert.alert_id.clone().into_bytes()),
-                Some(alert.to_json()),
-            ));
+            let alert = retraction("unrouted", pseudonym_only(&pseudonym));
+            out.push(self.unrouted_record(&alert));
             alerted.push("unrouted".into());
         }
         // Retractions are alert records too: the published-alerts metric counts every record
         // on the alert topics (under the retracted discharge's tier).
-        if let Some(m) = &self.metrics {
-            for c in &alerted {
-                m.record_alert_published(c, tier.as_str());
-            }
-        }
+        self.count_published(&alerted, tier);
         let record = RiskScoreRecord {
             schema_version: RECORD_SCHEMA_VERSION,
             alert_id: alert_id_hex(s.alert_id),
@@ -1224,6 +1194,24 @@ impl Pipeline {
             Outcome::Alerted
         } else {
             Outcome::Scored
+        }
+    }
+
+    /// An alert on the unrouted topic, keyed by alert ID.
+    fn unrouted_record(&self, alert: &Alert) -> OutboundRecord {
+        OutboundRecord::new(
+            self.options.topics.unrouted.clone(),
+            Some(alert.alert_id.clone().into_bytes()),
+            Some(alert.to_json()),
+        )
+    }
+
+    /// Counts one published alert record per destination (`unrouted` included).
+    fn count_published(&self, alerted: &[String], tier: Tier) {
+        if let Some(m) = &self.metrics {
+            for c in alerted {
+                m.record_alert_published(c, tier.as_str());
+            }
         }
     }
 
@@ -1427,6 +1415,17 @@ impl Processor for Pipeline {
 
     fn topic_partitions(&self, topic: &str, partitions: i32) {
         self.set_topic_partitions(topic, partitions);
+    }
+}
+
+/// The patient as the unrouted topic sees them: the pseudonym only (no collaborative, so no
+/// entitlement to the MRN or the full ZIP).
+fn pseudonym_only(pseudonym: &str) -> PatientRef {
+    PatientRef {
+        pseudonym: pseudonym.to_string(),
+        mrn: None,
+        assigning_authority: None,
+        zip: None,
     }
 }
 
