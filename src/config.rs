@@ -1575,26 +1575,29 @@ mod security_and_monitor_tests {
 mod alert_settings_tests {
     use super::*;
 
-    #[test]
-    fn a_file_that_lists_one_tier_s_interventions_keeps_the_other_tiers_defaults() {
+    /// Settings from the defaults and one TOML file (no environment layer).
+    fn from_toml(text: &str) -> Settings {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readmit.toml");
-        std::fs::write(
-            &path,
+        std::fs::write(&path, text).unwrap();
+        Settings::load_from(Sources {
+            file: Some(path),
+            env: Some(Default::default()),
+            ..Sources::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_file_that_lists_one_tier_s_interventions_keeps_the_other_tiers_defaults() {
+        let s = from_toml(
             r#"
 [[alerts.interventions.high]]
 code = "call_24h"
 action = "Phone call within 24 hours"
 due_hours = 24
 "#,
-        )
-        .unwrap();
-        let s = Settings::load_from(Sources {
-            file: Some(path),
-            env: Some(Default::default()),
-            ..Sources::default()
-        })
-        .unwrap();
+        );
         let defaults = crate::alerts::Interventions::default();
         let high = &s.alerts.interventions.high;
         assert_eq!(high.len(), 1);
@@ -1612,10 +1615,7 @@ due_hours = 24
 
     #[test]
     fn routing_is_read_from_toml_and_validated_by_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("readmit.toml");
-        std::fs::write(
-            &path,
+        let s = from_toml(
             r#"
 [alerts]
 score_classes = ["I", "X"]
@@ -1627,14 +1627,7 @@ tiers = ["high"]
 collaboratives = ["north", "south"]
 zips = ["212"]
 "#,
-        )
-        .unwrap();
-        let s = Settings::load_from(Sources {
-            file: Some(path),
-            env: Some(Default::default()),
-            ..Sources::default()
-        })
-        .unwrap();
+        );
         assert_eq!(s.alerts.key_check, KeyCheck::DeadLetter);
         assert_eq!(s.alerts.routing.collaboratives[0].name, "north");
         let ConfigError::Invalid(problems) = s.validate().unwrap_err() else {

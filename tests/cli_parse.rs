@@ -220,27 +220,13 @@ fn batch_count_mismatch_is_a_warning() {
     );
 }
 
-/// `readmit parse ARGS` with `input` on standard input.
-fn parse_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = readmit()
-        .arg("parse")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
     // PID-3.1 decodes (\X0A\ is a line feed) to "X\n  sex: M": unescaped, the text output
     // showed a second `sex:` line that is not the message's PID-8 (F).
     let msg = "MSH|^~\\&|APP|FAC|||20260101120000||ADT^A03|C1|P|2.5.1\r\
                PID|1||X\\X0A\\  sex:                   M^^^H^MR|||||F\r";
-    let out = parse_stdin(&["--format", "text"], msg.as_bytes());
+    let out = run_stdin(&["--format", "text"], msg.as_bytes());
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let sex_lines: Vec<&str> = text
@@ -254,7 +240,7 @@ fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
         "the line feed shows as \\n: {text}"
     );
     // JSON output keeps the decoded value (JSON escapes it).
-    let out = parse_stdin(&["--format", "json"], msg.as_bytes());
+    let out = run_stdin(&["--format", "json"], msg.as_bytes());
     assert_eq!(
         lines(&out)[0]["patient_id"],
         "X\n  sex:                   M"
@@ -263,7 +249,7 @@ fn text_output_escapes_control_characters_so_a_value_cannot_forge_a_line() {
 
 #[test]
 fn a_dash_reads_standard_input_and_help_states_the_exit_codes() {
-    let out = parse_stdin(&["-"], b"MSH|^~\\&|APP|FAC|||1||ADT^A03|C7|P|2.5.1\r");
+    let out = run_stdin(&["-"], b"MSH|^~\\&|APP|FAC|||1||ADT^A03|C7|P|2.5.1\r");
     assert!(
         out.status.success(),
         "{}",
