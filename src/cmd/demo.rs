@@ -12,6 +12,9 @@ use readmit::demo::{self, DemoOptions};
 
 /// Arguments of `readmit demo`.
 #[derive(clap::Args, Debug)]
+// Negative values reach the value checks, which name the option, instead of clap's
+// "unexpected argument '-0'".
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Stop after this many discharges were scored, print the summary and exit (at least 1).
     #[arg(long, value_name = "N", value_parser = super::at_least_one::<u64>)]

@@ -10,6 +10,9 @@ use readmit::loadtest::{self, LoadOptions};
 
 /// Arguments of `readmit loadtest`.
 #[derive(clap::Args, Debug)]
+// Negative values reach the value checks, which name the option, instead of clap's
+// "unexpected argument '-0'".
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Use this Kafka broker instead of the in-process mock cluster (topics are created
     /// there with a per-run prefix).

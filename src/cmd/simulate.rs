@@ -39,6 +39,9 @@ pub enum Split {
 /// `--patients N` keeps the first N patients of the split in that order. Same arguments →
 /// byte-identical output.
 #[derive(clap::Args, Debug)]
+// Negative values reach the value checks, which name the option, instead of clap's
+// "unexpected argument '-0'".
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// The Diabetes-130 CSV (gzip or plain).
     #[arg(long, default_value = "data/diabetes130/diabetic_data.csv.gz")]

@@ -14,6 +14,9 @@ use readmit::model::{card, plots};
 
 /// Arguments of `readmit train`.
 #[derive(clap::Args)]
+// Negative values reach the value checks, which name the option, instead of clap's
+// "unexpected argument '-0'".
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Training data (gzip CSV of UCI Diabetes-130).
     #[arg(long, default_value = dataset::DEFAULT_DATA_PATH)]
@@ -35,10 +38,10 @@ pub struct Args {
     pub forest_trees: usize,
     /// L2 penalties tried for logistic regression (comma-separated; default: the committed
     /// model's grid).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = positive_alpha)]
     pub alphas: Option<Vec<f64>>,
-    /// Maximum L-BFGS iterations per logistic fit.
-    #[arg(long)]
+    /// Maximum L-BFGS iterations per logistic fit (at least 1).
+    #[arg(long, value_parser = super::at_least_one::<u64>)]
     pub max_iterations: Option<u64>,
     /// Write the feature matrix + label + patient_nbr + split + fold as CSV here (for
     /// `scripts/sklearn_baseline.py`) and exit without training.
@@ -181,4 +184,14 @@ fn export(data: &dataset::Data, path: &std::path::Path) -> anyhow::Result<()> {
     }
     w.flush()?;
     Ok(())
+}
+
+/// `--alphas`: each a finite L2 penalty above 0 (0 and negative values trained and then failed
+/// with an unrelated tier-threshold error, or trained a degenerate model).
+fn positive_alpha(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(a) if a.is_finite() && a > 0.0 => Ok(a),
+        Ok(_) => Err("each alpha must be a finite number above 0".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
