@@ -347,20 +347,14 @@ const KEY_WIDTH: usize = 23;
 /// decodes to a line break) are shown escaped, so a value can never start a line of its own
 /// and pass for another field.
 fn line(out: &mut String, key: &str, value: &str) {
-    let value: std::borrow::Cow<'_, str> = if value.chars().any(char::is_control) {
-        value
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        value.into()
-    };
+    let mut shown = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    let value = shown;
     out.push_str(&format!("  {:<KEY_WIDTH$}{value}\n", format!("{key}:")));
 }

@@ -52,40 +52,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut bad_message = false;
     let mut unreadable = false;
 
-    let result = if args.files.is_empty() {
-        let mut input = Vec::new();
-        io::stdin()
-            .lock()
-            .read_to_end(&mut input)
-            .context("reading standard input")?;
-        emit(&mut out, &input, None, args.format, &mut bad_message)
+    // No file given: standard input, as if `-` were.
+    let stdin_only = [PathBuf::from("-")];
+    let files = if args.files.is_empty() {
+        &stdin_only[..]
     } else {
-        let mut result = Ok(());
-        for path in &args.files {
-            let read = if path.as_os_str() == "-" {
-                let mut input = Vec::new();
-                io::stdin().lock().read_to_end(&mut input).map(|_| input)
-            } else {
-                fs::read(path)
-            };
-            let input = match read {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    // Flush first so stderr lines appear after the records before them.
-                    out.flush().ok();
-                    eprintln!("readmit parse: cannot read {}: {e}", path.display());
-                    unreadable = true;
-                    continue;
-                }
-            };
-            let name = path.to_string_lossy();
-            result = emit(&mut out, &input, Some(&name), args.format, &mut bad_message);
-            if result.is_err() {
-                break;
-            }
-        }
-        result
+        &args.files[..]
     };
+    let mut result = Ok(());
+    for path in files {
+        let stdin = path.as_os_str() == "-";
+        let read = if stdin {
+            let mut input = Vec::new();
+            io::stdin().lock().read_to_end(&mut input).map(|_| input)
+        } else {
+            fs::read(path)
+        };
+        let input = match read {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // Flush first so stderr lines appear after the records before them.
+                out.flush().ok();
+                let shown = if stdin {
+                    "standard input".into()
+                } else {
+                    path.display().to_string()
+                };
+                eprintln!("readmit parse: cannot read {shown}: {e}");
+                unreadable = true;
+                continue;
+            }
+        };
+        // Records from standard input carry no file name.
+        let name = (!stdin).then(|| path.to_string_lossy());
+        result = emit(
+            &mut out,
+            &input,
+            name.as_deref(),
+            args.format,
+            &mut bad_message,
+        );
+        if result.is_err() {
+            break;
+        }
+    }
 
     match result.and_then(|()| out.flush()) {
         Ok(()) => {}

@@ -328,12 +328,12 @@ fn produce(
         .create()
         .context("creating the Kafka producer")?;
     // Fail fast, naming the servers, when no broker answers (a typo, a closed port).
-    producer
-        .client()
-        .fetch_metadata(None, Duration::from_secs(15))
-        .with_context(|| {
-            format!("no Kafka broker answered at {servers} within 15 s (check --bootstrap-servers)")
-        })?;
+    readmit::runtime::topics::broker_answers_blocking(producer.client()).with_context(|| {
+        format!(
+            "no Kafka broker answered at {servers} within {} s (check --bootstrap-servers)",
+            readmit::runtime::topics::REACHABLE_TIMEOUT.as_secs()
+        )
+    })?;
     const MAX_IN_FLIGHT: usize = 100_000;
     runtime.block_on(async {
         let mut pending = FuturesUnordered::new();

@@ -60,9 +60,14 @@ pub struct Args {
 
 /// Runs `readmit train`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // `<out>/<name>-v<version>/`, as `Artifact::dir_name` names it once trained.
+    let artifact_dir = args.out.join(format!(
+        "{}-v{}",
+        TrainOptions::default().name,
+        args.version
+    ));
     if args.card_only {
-        let name = TrainOptions::default().name;
-        let dir = args.out.join(format!("{name}-v{}", args.version));
+        let dir = artifact_dir;
         let artifact = readmit::model::Artifact::load(&dir)?;
         card::write(&dir, &artifact)?;
         eprintln!("wrote {}", dir.join("MODEL_CARD.md").display());
@@ -71,11 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Refuse before the work, not after: a quick `--limit` run must not replace the model the
     // service loads without being asked to.
     if args.export_features.is_none() && !args.force {
-        let name = TrainOptions::default().name;
-        let existing = args
-            .out
-            .join(format!("{name}-v{}", args.version))
-            .join("model.json");
+        let existing = artifact_dir.join("model.json");
         if existing.exists() {
             anyhow::bail!(
                 "{} exists (the model run, demo and evaluate load by default); pass --force to \

@@ -63,7 +63,8 @@ pub enum DemoError {
     },
     /// Creating the alert topics failed.
     #[error(
-        "no Kafka broker answered at {servers} within 15 s (check --bootstrap-servers): {source}"
+        "no Kafka broker answered at {servers} within {} s (check --bootstrap-servers): {source}",
+        crate::runtime::topics::REACHABLE_TIMEOUT.as_secs()
     )]
     Unreachable {
         /// The bootstrap servers tried.

@@ -54,7 +54,8 @@ pub enum LoadError {
     },
     /// No broker answered at the bootstrap servers.
     #[error(
-        "no Kafka broker answered at {servers} within 15 s (check --bootstrap-servers): {source}"
+        "no Kafka broker answered at {servers} within {} s (check --bootstrap-servers): {source}",
+        crate::runtime::topics::REACHABLE_TIMEOUT.as_secs()
     )]
     Unreachable {
         /// The bootstrap servers tried.

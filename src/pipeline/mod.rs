@@ -810,9 +810,8 @@ impl Pipeline {
                 // same features again (a resend the recent-ID ring no longer holds) change
                 // nothing; different ones are an update, like an amending A08.
                 let previous = history
-                    .scored
-                    .iter()
-                    .find(|x| x.visit == visit_hash && !x.retracted)
+                    .scored_for(visit_hash)
+                    .filter(|x| !x.retracted)
                     .map(|x| x.features_hash);
                 match (scoring, previous) {
                     (Some(s), Some(h)) if h == s.features_hash => Outcome::HistoryOnly,

@@ -108,21 +108,24 @@ async fn partition_counts(
 /// How long [`broker_answers`] waits.
 pub const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Fetches cluster metadata once with `admin` ([`REACHABLE_TIMEOUT`]): Ok when a broker
-/// answered. An admin operation against an unreachable cluster otherwise only times out,
-/// without saying that no broker answered.
+/// Fetches cluster metadata once with `client`, blocking up to [`REACHABLE_TIMEOUT`]: Ok when a
+/// broker answered. An operation against an unreachable cluster otherwise only times out (a
+/// produce after `message.timeout.ms`, an admin call after its own timeout), without saying
+/// that no broker answered.
+pub fn broker_answers_blocking<C: rdkafka::client::ClientContext>(
+    client: &rdkafka::client::Client<C>,
+) -> Result<(), rdkafka::error::KafkaError> {
+    client.fetch_metadata(None, REACHABLE_TIMEOUT).map(drop)
+}
+
+/// [`broker_answers_blocking`] for an admin client, off the async executor.
 pub async fn broker_answers(
     admin: &std::sync::Arc<AdminClient<DefaultClientContext>>,
 ) -> Result<(), rdkafka::error::KafkaError> {
     let admin = admin.clone();
-    tokio::task::spawn_blocking(move || {
-        admin
-            .inner()
-            .fetch_metadata(None, REACHABLE_TIMEOUT)
-            .map(drop)
-    })
-    .await
-    .unwrap_or(Ok(()))
+    tokio::task::spawn_blocking(move || broker_answers_blocking(admin.inner()))
+        .await
+        .unwrap_or(Ok(()))
 }
 
 /// Checks (and, when allowed, creates) the configured topics.

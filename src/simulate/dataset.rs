@@ -26,37 +26,32 @@ pub fn load_rows(path: &Path) -> Result<Vec<DatasetRow>, SimError> {
     // Read the header first: `deserialize` treats a header it cannot read (a directory, a
     // file that is not gzip) as no records at all, and the simulator then sent nothing.
     if let Err(e) = csv.headers() {
-        let line = e.position().map_or(0, csv::Position::line);
-        return Err(match e.into_kind() {
-            csv::ErrorKind::Io(source) => SimError::Io {
-                action: "read dataset",
-                path: shown,
-                source,
-            },
-            _ => SimError::Csv { path: shown, line },
-        });
+        return Err(csv_error(e, shown));
     }
     let mut rows = Vec::with_capacity(110_000);
     for record in csv.deserialize::<DatasetRow>() {
         match record {
             Ok(row) => rows.push(row),
-            Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                if let csv::ErrorKind::Io(source) = e.into_kind() {
-                    return Err(SimError::Io {
-                        action: "read dataset",
-                        path: shown,
-                        source,
-                    });
-                }
-                return Err(SimError::Csv { path: shown, line });
-            }
+            Err(e) => return Err(csv_error(e, shown)),
         }
     }
     if rows.is_empty() {
         return Err(SimError::Empty { path: shown });
     }
     Ok(rows)
+}
+
+/// A read failure (I/O, gzip) as such, anything else as a record that does not fit the columns.
+fn csv_error(e: csv::Error, path: String) -> SimError {
+    let line = e.position().map_or(0, csv::Position::line);
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => SimError::Io {
+            action: "read dataset",
+            path,
+            source,
+        },
+        _ => SimError::Csv { path, line },
+    }
 }
 
 #[cfg(test)]

@@ -380,6 +380,12 @@ impl PatientHistory {
         self.scored.iter_mut().rev().find(|s| s.visit == visit)
     }
 
+    /// The scored discharge of `visit`, if any (the one [`scored_mut`](Self::scored_mut)
+    /// finds).
+    pub fn scored_for(&self, visit: u64) -> Option<&ScoredDischarge> {
+        self.scored.iter().rev().find(|s| s.visit == visit)
+    }
+
     /// Records a (re)scored discharge.
     pub fn record_score(&mut self, scored: ScoredDischarge) {
         match self.scored_mut(scored.visit) {
